@@ -1,0 +1,8 @@
+"""salkd: spatiotemporal knowledge distillation for video saliency, as reproducible notebooks.
+
+Papers reproduced (see README.md for full citations):
+  * skd      - Li, Fu, Zhao, Ge, IEEE TIP 2019 (aerial video fixation prediction)
+  * uvanet   - Fu, Shi, Song, Ge, Lu, Li, AAAI 2020 (coupled knowledge distillation)
+  * fastvsod - Tang & Li (fast video salient object detection via spatiotemporal KD)
+"""
+__version__ = "0.1.0"
