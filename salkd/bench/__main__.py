@@ -1,0 +1,26 @@
+"""``python -m salkd.bench {metrics,models} [options]``: benchmarks that print measured figures."""
+from __future__ import annotations
+
+import sys
+
+USAGE = "usage: python -m salkd.bench {metrics,models} [options]   (--help after the name lists them)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in {"-h", "--help"}:
+        print(USAGE)
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name == "metrics":
+        from salkd.bench import metrics as mod
+    elif name == "models":
+        from salkd.bench import models as mod
+    else:
+        print(f"unknown benchmark {name!r}. {USAGE}", file=sys.stderr)
+        return 2
+    return int(mod.main(rest) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
