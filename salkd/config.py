@@ -1,0 +1,151 @@
+"""Named profiles: how big each step of the pipeline is.
+
+A profile is a nested dictionary of plain values (so it serializes into every run's
+``config.json``). Four are built in:
+
+``smoke``     tiny synthetic data, a few steps; every notebook in well under a minute (CI, tests).
+``quick``     synthetic data sized so the whole pipeline runs in about 30 minutes on a 2-core CPU
+              (the default of ``make reproduce``).
+``real-cpu``  the real sample data in ``../shared/data`` (DAVIS-2016 train -> val for fastvsod, the
+              DHF1K sample for skd / uvanet) at CPU-sized resolutions and backbones.
+``paper``     the papers' own settings (resolutions, batch sizes, learning rates, ResNet-50), for GPUs
+              and the real datasets at user-given paths.
+
+Values quoted from the papers carry their source in a comment. Select with
+``get_profile(name)``; override single keys with ``get_profile(name, {"skd.mu": 0.3})`` or
+``salkd train ... --set skd.mu=0.3``.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+from typing import Any, Mapping
+
+__all__ = ["PROFILES", "get_profile", "profile_names", "default_profile", "apply_overrides", "parse_value"]
+
+_SMOKE: dict[str, Any] = {
+    "name": "smoke",
+    "seed": 0,
+    "device": "auto",
+    "precision": "fp32",
+    "data": {
+        # synthetic datasets: (kind, n_videos, n_frames, size, style); split by video
+        "fixation": {"source": "synthetic", "n_videos": 6, "n_frames": 8, "size": [64, 64], "style": "aerial"},
+        "vsod": {"source": "synthetic", "n_videos": 6, "n_frames": 8, "size": [64, 64], "style": "ground"},
+        "split": {"train": 0.67, "val": 0.33},
+    },
+    "teacher": {"res": [64, 64], "width": 0.25, "epochs": 1, "batch": 8, "lr": 1e-3,
+                "spatial": ["dva"], "temporal": "tsnet"},
+    "skd": {"res": 32, "resolutions": [32], "epochs": 1, "st_epochs": 1, "batch": 16, "lr": 1e-3,
+            "mu": 0.5, "mu_sweep": [0.0, 0.5, 1.0], "teachers": ["dva"]},
+    "uvanet": {"res": 32, "resolutions": [32], "epochs": 1, "st_epochs": 1, "batch": 16, "lr": 5e-4,
+               "mu": 0.5, "teachers": ["dva"], "blocks": ["cares", "mb"]},
+    "fastvsod": {"res": 64, "backbone": "resnet18", "width": 0.25, "stage1_epochs": 1, "stage2_epochs": 1,
+                 "batch": 4, "lr1": 1e-3, "lr2": 1e-4, "alpha": 0.7, "alpha_sweep": [0.3, 0.7],
+                 "fusions": ["attention", "add"], "max_offset": 3},
+    "eval": {"max_frames_per_video": 8},
+    "bench": {"quick": True, "res": [32, 64]},
+}
+
+_QUICK: dict[str, Any] = {
+    "name": "quick",
+    "seed": 0,
+    "device": "auto",
+    "precision": "fp32",
+    "data": {
+        "fixation": {"source": "synthetic", "n_videos": 40, "n_frames": 24, "size": [128, 128], "style": "aerial"},
+        "vsod": {"source": "synthetic", "n_videos": 40, "n_frames": 24, "size": [128, 128], "style": "ground"},
+        "split": {"train": 0.7, "val": 0.3},
+    },
+    "teacher": {"res": [128, 128], "width": 0.5, "epochs": 4, "batch": 16, "lr": 1e-3,
+                "spatial": ["dva", "salnet", "ssnet"], "temporal": "tsnet"},
+    # skd: Adam, lr 1e-3, batch 128 (skd Sec. IV-A); mu = 0.5 (skd Sec. IV-C)
+    "skd": {"res": 64, "resolutions": [32, 64, 128], "epochs": 6, "st_epochs": 6, "batch": 128, "lr": 1e-3,
+            "mu": 0.5, "mu_sweep": [0.0, 0.25, 0.5, 0.75, 1.0], "teachers": ["dva", "salnet", "ssnet"]},
+    # uvanet: Adam, lr 5e-4, batch 96, from scratch (uvanet Sec. 4.1)
+    "uvanet": {"res": 64, "resolutions": [32, 64, 128], "epochs": 6, "st_epochs": 6, "batch": 96, "lr": 5e-4,
+               "mu": 0.5, "teachers": ["dva", "salnet", "ssnet"], "blocks": ["cares", "mb", "mbse"]},
+    # fastvsod: SGD lr 1e-3 / 1e-4, momentum 0.9 / 0.95, poly (1 - iter/max)^0.9, wd 5e-4, batch 8, alpha 0.7
+    "fastvsod": {"res": 128, "backbone": "resnet18", "width": 0.5, "stage1_epochs": 4, "stage2_epochs": 2,
+                 "batch": 8, "lr1": 1e-3, "lr2": 1e-4, "alpha": 0.7, "alpha_sweep": [0.1, 0.3, 0.5, 0.7, 0.9],
+                 "fusions": ["attention", "add", "concat", "multiply"], "max_offset": 3},
+    "eval": {"max_frames_per_video": None},
+    "bench": {"quick": False, "res": [32, 64, 96, 128, 256]},
+}
+
+_REAL_CPU: dict[str, Any] = copy.deepcopy(_QUICK)
+_REAL_CPU.update({"name": "real-cpu"})
+_REAL_CPU["data"] = {
+    "fixation": {"source": "shared:dhf1k_sample"},
+    "vsod": {"source": "shared:davis2016/train", "val_source": "shared:davis2016/val"},
+    "split": {"train": 0.7, "val": 0.3},
+}
+
+_PAPER: dict[str, Any] = copy.deepcopy(_QUICK)
+_PAPER.update({"name": "paper", "precision": "auto"})
+_PAPER["data"] = {
+    "fixation": {"source": None},  # a user path: AVS1K / DHF1K layout
+    "vsod": {"source": None},      # a user path: DAVIS / DAVSOD layout
+    "split": {"train": 0.8, "val": 0.2},
+}
+_PAPER["teacher"].update({"res": [256, 256], "width": 1.0, "epochs": 20, "batch": 32})
+_PAPER["skd"].update({"resolutions": [32, 64, 128, 256], "epochs": 30, "st_epochs": 30,
+                      "mu_sweep": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]})
+_PAPER["uvanet"].update({"resolutions": [32, 64, 96, 128, 256], "epochs": 30, "st_epochs": 30})
+_PAPER["fastvsod"].update({"res": 473, "backbone": "resnet50", "width": 1.0, "stage1_epochs": 20,
+                           "stage2_epochs": 10})
+
+PROFILES: dict[str, dict[str, Any]] = {
+    "smoke": _SMOKE,
+    "quick": _QUICK,
+    "real-cpu": _REAL_CPU,
+    "paper": _PAPER,
+}
+
+
+def profile_names() -> list[str]:
+    """Names of the built-in profiles."""
+    return list(PROFILES)
+
+
+def default_profile() -> str:
+    """``$SALKD_PROFILE`` if set (the tests set ``smoke``), else ``quick``."""
+    return os.environ.get("SALKD_PROFILE", "quick")
+
+
+def parse_value(text: str) -> Any:
+    """Parse a ``--set`` value: JSON if it parses (numbers, lists, true/false/null), else the string."""
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, ValueError):
+        return text
+
+
+def apply_overrides(cfg: dict[str, Any], overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Return a copy of ``cfg`` with dotted keys set, e.g. ``{"skd.mu": 0.3}``.
+
+    An unknown key is an error (a typo must not silently do nothing), except below ``data.*``
+    where user datasets may add keys.
+    """
+    out = copy.deepcopy(cfg)
+    for key, value in (overrides or {}).items():
+        parts = key.split(".")
+        node = out
+        for p in parts[:-1]:
+            if p not in node or not isinstance(node[p], dict):
+                raise KeyError(f"unknown config key {key!r}: {p!r} is not a section "
+                               f"(sections: {sorted(k for k, v in node.items() if isinstance(v, dict))})")
+            node = node[p]
+        if parts[-1] not in node and parts[0] != "data":
+            raise KeyError(f"unknown config key {key!r}; known keys here: {sorted(node)}")
+        node[parts[-1]] = parse_value(value) if isinstance(value, str) else value
+    return out
+
+
+def get_profile(name: str | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The profile ``name`` (default: :func:`default_profile`) with ``overrides`` applied."""
+    name = name or default_profile()
+    if name not in PROFILES:
+        raise KeyError(f"unknown profile {name!r}; choose one of {profile_names()}")
+    return apply_overrides(PROFILES[name], overrides)

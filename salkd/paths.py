@@ -1,0 +1,79 @@
+"""Where salkd keeps data, caches, runs and figures.
+
+Every path in salkd goes through this module, because papermill runs a notebook with the
+repository root as working directory while nbmake runs it from ``notebooks/``. Each location
+can be overridden with an environment variable:
+
+=================  =====================================  ==========================
+variable           meaning                                default
+=================  =====================================  ==========================
+``SALKD_HOME``     project root                           the folder holding ``pyproject.toml``
+``SALKD_RUNS``     run folders ``<profile>/<stage>/...``  ``<home>/runs``
+``SALKD_DATA``     generated (synthetic) datasets         ``<home>/data``
+``SALKD_CACHE``    low-res caches, teacher maps, flow     ``<home>/.cache``
+``SALKD_FIGURES``  regenerated tables and figures         ``<home>/figures``
+``SALKD_SHARED``   the real sample data                   ``<home>/../shared/data``
+=================  =====================================  ==========================
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["home", "runs_dir", "data_dir", "cache_dir", "figures_dir", "shared_data", "notebooks_dir"]
+
+
+def _find_home() -> Path:
+    env = os.environ.get("SALKD_HOME")
+    if env:
+        return Path(env).expanduser().resolve()
+    # The package lives in <home>/salkd/ for an editable install; fall back to the cwd search.
+    pkg_parent = Path(__file__).resolve().parents[1]
+    if (pkg_parent / "pyproject.toml").is_file() and (pkg_parent / "notebooks").is_dir():
+        return pkg_parent
+    here = Path.cwd().resolve()
+    for cand in (here, *here.parents):
+        if (cand / "pyproject.toml").is_file() and (cand / "salkd").is_dir():
+            return cand
+    return here
+
+
+def home() -> Path:
+    """The project root."""
+    return _find_home()
+
+
+def _env_or(name: str, default: Path) -> Path:
+    val = os.environ.get(name)
+    return Path(val).expanduser().resolve() if val else default
+
+
+def runs_dir(profile: str | None = None) -> Path:
+    """Root of the run folders, or ``<runs>/<profile>`` when a profile is given."""
+    root = _env_or("SALKD_RUNS", home() / "runs")
+    return root / profile if profile else root
+
+
+def data_dir() -> Path:
+    """Where generated datasets are written."""
+    return _env_or("SALKD_DATA", home() / "data")
+
+
+def cache_dir() -> Path:
+    """Low-resolution caches, cached teacher maps and optical flow."""
+    return _env_or("SALKD_CACHE", home() / ".cache")
+
+
+def figures_dir() -> Path:
+    """Regenerated tables and figures (committed for the ``quick`` profile)."""
+    return _env_or("SALKD_FIGURES", home() / "figures")
+
+
+def shared_data() -> Path:
+    """The real sample data shipped beside the project (``../shared/data``)."""
+    return _env_or("SALKD_SHARED", home().parent / "shared" / "data")
+
+
+def notebooks_dir() -> Path:
+    """The ordered notebooks."""
+    return home() / "notebooks"
