@@ -1,0 +1,219 @@
+"""Torch datasets of low-res frames and frame pairs with joint augmentation.
+
+``FrameDataset`` yields single labelled frames (spatial students, fastvsod stage 1);
+``FramePairDataset`` yields ``(I_t, I_{t+t0})`` with ``0 < |t0| <= max_offset`` (fastvsod eq. 4-6,
+skd/uvanet temporal students use ``offsets=[1]``).
+
+Items are dicts of float32 tensors: ``frame`` (3,h,w) in [0,1], ``label`` (1,h,w) in [0,1]
+(masks 0/255 -> 0/1, density 0..255 -> [0,1], fixation 0/1), for pairs also ``next``,
+``label_next`` and int ``has_label_next``; each extra as ``<name>`` (and ``<name>_next``), (1,h,w)
+(uint8 extras / 255, float extras unchanged) or (2,h,w) for flow arrays (T,h,w,2) (unscaled); and
+ints ``video`` (index into ``.videos``), ``t``, ``t_next``.
+
+Joint augmentation (``augment=True``): one random affine per item — crop of 80-100 % of each side
+(same factor for both axes, so aspect is kept) resized back to the cache size, rotation uniform in
+[-10, 10] degrees about the centre, horizontal flip with p = 0.5 (the fastvsod recipe) — applied
+identically to both frames and every label and extra of both, bilinear with reflected borders
+(fixation maps: nearest, so they stay binary). Flow vectors are transformed with the affine's
+linear part: a flip negates x, a rotation rotates the vectors, the crop zoom scales them, so the
+flow stays in pixels of the output grid. Randomness (augmentation and the pair offset) comes from
+``numpy.random.default_rng([seed, epoch, index])``: deterministic, and ``set_epoch(e)`` changes it.
+"""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from .imageio import DatasetError
+from .lowres import LowResCache
+
+__all__ = ["FrameDataset", "FramePairDataset", "random_affine", "warp"]
+
+_RESERVED = {"frame", "label", "next", "label_next", "video", "t", "t_next", "has_label_next"}
+
+
+def random_affine(rng: np.random.Generator, h: int, w: int, *, min_crop: float = 0.8,
+                  max_angle: float = 10.0, flip_p: float = 0.5) -> np.ndarray:
+    """A 2x3 forward affine (input pixel -> output pixel) = flip . rotate . crop-and-resize."""
+    s = rng.uniform(min_crop, 1.0)
+    cw, ch = s * w, s * h
+    x0, y0 = rng.uniform(0, w - cw), rng.uniform(0, h - ch)
+    crop = np.array([[1 / s, 0, -x0 / s], [0, 1 / s, -y0 / s], [0, 0, 1]])
+    ang = math.radians(rng.uniform(-max_angle, max_angle))
+    cx, cy = (w - 1) / 2, (h - 1) / 2
+    c, si = math.cos(ang), math.sin(ang)
+    rot = np.array([[c, -si, cx - c * cx + si * cy], [si, c, cy - si * cx - c * cy], [0, 0, 1]])
+    flip = np.eye(3)
+    if rng.uniform() < flip_p:
+        flip = np.array([[-1, 0, w - 1], [0, 1, 0], [0, 0, 1]], float)
+    return (flip @ rot @ crop)[:2]
+
+
+def warp(arr: np.ndarray, m: np.ndarray, *, nearest: bool = False, vectors: bool = False) -> np.ndarray:
+    """Apply the forward affine ``m`` to an HxW or HxWxC float32 array (output has the same size).
+
+    ``vectors=True`` treats a HxWx2 array as (dx, dy) displacement vectors and also transforms
+    them by the linear part of ``m``.
+    """
+    h, w = arr.shape[:2]
+    flags = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
+    out = cv2.warpAffine(arr, m.astype(np.float64), (w, h), flags=flags, borderMode=cv2.BORDER_REFLECT_101)
+    if out.ndim == 2 and arr.ndim == 3:
+        out = out[..., None]
+    if vectors:
+        out = out @ m[:, :2].T.astype(np.float32)
+    return out
+
+
+class _CacheDataset(torch.utils.data.Dataset):
+    def __init__(self, cache: LowResCache, label: str | None, videos: Sequence[str] | None,
+                 augment: bool, seed: int, extra: Mapping[str, Mapping[str, np.ndarray]] | None):
+        if not isinstance(cache, LowResCache):
+            raise TypeError(f"cache must be a LowResCache, got {type(cache).__name__}")
+        if label is not None and label not in cache.labels:
+            raise DatasetError(f"label {label!r} is not in low-res cache {cache.path} "
+                               f"(has {cache.labels or 'no labels'})")
+        self.cache, self.label, self.augment, self.seed, self.epoch = cache, label, bool(augment), int(seed), 0
+        self.videos = list(videos) if videos is not None else list(cache.videos)
+        unknown = [v for v in self.videos if v not in cache]
+        if unknown:
+            raise DatasetError(f"videos {unknown[:5]} are not in low-res cache {cache.path}")
+        self._arrays = [cache.video(v) for v in self.videos]
+        h, w = cache.size
+        self.extra: dict[str, list[np.ndarray]] = {}
+        for name, per_video in (extra or {}).items():
+            if name in _RESERVED or name.endswith("_next"):
+                raise ValueError(f"extra name {name!r} clashes with an item key; choose another")
+            arrs = []
+            for vi, v in enumerate(self.videos):
+                if v not in per_video:
+                    raise DatasetError(f"extra {name!r} has no array for video {v!r}")
+                a = per_video[v]
+                T = self._arrays[vi]["frames"].shape[0]
+                ok = a.ndim == 3 or (a.ndim == 4 and a.shape[3] == 2)
+                if not ok or a.shape[0] != T or a.shape[1:3] != (h, w):
+                    raise DatasetError(f"extra {name!r} for video {v!r} has shape {a.shape}; expected "
+                                       f"({T}, {h}, {w}) or ({T}, {h}, {w}, 2) for flow")
+                arrs.append(a)
+            self.extra[name] = arrs
+        self.items: list[tuple[int, int]] = []
+        for vi, arrs in enumerate(self._arrays):
+            T = arrs["frames"].shape[0]
+            ts = np.flatnonzero(arrs[f"has_{label}"]) if label is not None else np.arange(T)
+            self.items.extend((vi, int(t)) for t in ts)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Change the per-item randomness (augmentation, pair offsets) for a new epoch."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def _rng(self, index: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch, index])
+
+    def _maps(self, vi: int, t: int, m: np.ndarray | None, suffix: str) -> dict[str, torch.Tensor]:
+        arrs = self._arrays[vi]
+        out = {}
+        frame = np.asarray(arrs["frames"][t], dtype=np.float32) * np.float32(1 / 255)
+        if m is not None:
+            frame = warp(frame, m)
+        out["frame" if suffix == "" else "next"] = torch.from_numpy(np.ascontiguousarray(frame.transpose(2, 0, 1)))
+        if self.label is not None:
+            lab = np.asarray(arrs[self.label][t], dtype=np.float32)
+            if self.label != "fixation":
+                lab *= np.float32(1 / 255)
+            if m is not None:
+                lab = warp(lab, m, nearest=self.label == "fixation")
+            out["label" + suffix] = torch.from_numpy(lab[None])
+        for name, per in self.extra.items():
+            a = per[vi][t]
+            flow = a.ndim == 3
+            x = np.asarray(a, dtype=np.float32)
+            if a.dtype == np.uint8:
+                x = x * np.float32(1 / 255)
+            if m is not None:
+                x = warp(x, m, vectors=flow)
+            x = x.transpose(2, 0, 1) if flow else x[None]
+            out[name + suffix] = torch.from_numpy(np.ascontiguousarray(x))
+        return out
+
+
+class FrameDataset(_CacheDataset):
+    """Single labelled frames of a :class:`LowResCache` (only frames that have ``label``).
+
+    ``label=None`` gives every frame and no ``label`` key (inference on unlabeled video).
+    """
+
+    def __init__(self, cache: LowResCache, label: str | None = "mask", videos: Sequence[str] | None = None,
+                 augment: bool = False, seed: int = 0,
+                 extra: Mapping[str, Mapping[str, np.ndarray]] | None = None):
+        super().__init__(cache, label, videos, augment, seed, extra)
+
+    def __getitem__(self, index: int) -> dict:
+        vi, t = self.items[index]
+        m = None
+        if self.augment:
+            h, w = self.cache.size
+            m = random_affine(self._rng(index), h, w)
+        item = self._maps(vi, t, m, "")
+        item.update(video=vi, t=t)
+        return item
+
+
+class FramePairDataset(_CacheDataset):
+    """Frame pairs ``(I_t, I_{t+t0})`` of a :class:`LowResCache` (fastvsod eq. 4-6).
+
+    One item per frame ``t`` with ``label``; ``t0`` is drawn per item from ``offsets`` (default
+    ``±1..±max_offset``) among those that stay inside the video and land on a labelled frame;
+    if none lands on a labelled frame an in-range one is used (``has_label_next = 0``, zero label);
+    a one-frame video pairs the frame with itself (``t_next == t``).
+    """
+
+    def __init__(self, cache: LowResCache, label: str | None = "mask", max_offset: int = 3,
+                 offsets: Sequence[int] | None = None, videos: Sequence[str] | None = None,
+                 augment: bool = False, seed: int = 0,
+                 extra: Mapping[str, Mapping[str, np.ndarray]] | None = None):
+        super().__init__(cache, label, videos, augment, seed, extra)
+        if offsets is None:
+            if int(max_offset) < 1:
+                raise ValueError(f"max_offset must be >= 1, got {max_offset}")
+            offsets = [o for k in range(1, int(max_offset) + 1) for o in (-k, k)]
+        offsets = [int(o) for o in offsets]
+        if not offsets or 0 in offsets:
+            raise ValueError(f"offsets must be non-empty and non-zero, got {offsets}")
+        self.offsets = offsets
+
+    def pick_next(self, index: int, rng: np.random.Generator | None = None) -> int:
+        """The partner frame index ``t_next`` for item ``index`` (deterministic per seed/epoch)."""
+        vi, t = self.items[index]
+        rng = rng if rng is not None else self._rng(index)
+        arrs = self._arrays[vi]
+        T = arrs["frames"].shape[0]
+        inside = [t + o for o in self.offsets if 0 <= t + o < T]
+        if self.label is not None:
+            has = arrs[f"has_{self.label}"]
+            labelled = [u for u in inside if has[u]]
+            inside = labelled or inside
+        if not inside:
+            return t
+        return int(inside[int(rng.integers(len(inside)))])
+
+    def __getitem__(self, index: int) -> dict:
+        vi, t = self.items[index]
+        rng = self._rng(index)
+        tn = self.pick_next(index, rng)
+        m = None
+        if self.augment:
+            h, w = self.cache.size
+            m = random_affine(rng, h, w)
+        item = self._maps(vi, t, m, "")
+        item.update(self._maps(vi, tn, m, "_next"))
+        if self.label is not None:
+            item["has_label_next"] = int(bool(self._arrays[vi][f"has_{self.label}"][tn]))
+        item.update(video=vi, t=t, t_next=tn)
+        return item
