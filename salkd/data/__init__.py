@@ -9,3 +9,6 @@ from .lowres import LowResCache, cache_lowres, loader_throughput, reduce  # noqa
 from .samples import FrameDataset, FramePairDataset  # noqa: E402
 
 __all__ += ["LowResCache", "cache_lowres", "loader_throughput", "reduce", "FrameDataset", "FramePairDataset"]
+from .synthetic import make_dataset, render_video  # noqa: E402
+
+__all__ += ["make_dataset", "render_video"]
