@@ -1,0 +1,493 @@
+"""Salient-object-detection metrics: F-measure, MAE, S-measure, E-measure, weighted F.
+
+Conventions (PySODMetrics 1.x ``sod_metrics.py`` and the DAVSOD benchmark toolkit ``main.m``,
+Fan et al., CVPR 2019):
+
+* prediction: uint8 maps are divided by 255 and min-max normalized unless constant (MATLAB
+  ``mapminmax(im2double(sal))``); float maps must lie in [0, 1] and are used as they are (float32
+  is promoted to float64); bool maps are 0/1 floats.
+* mask: ``gt > 128`` for uint8, ``gt > 0.5`` for float, bool as is.
+* a prediction of another size is resized to the mask's size first (see ``resize_batch``).
+* F-measure, β² = 0.3, over the 256 thresholds t = 0..255 applied to ``floor(255 · pred)``
+  (``pred ≥ t``); precision and recall are averaged over frames per threshold, and max-F / mean-F
+  are the max / mean of the frame-averaged F curve (not the mean of per-frame maxima).
+* adaptive F and adaptive E: threshold ``min(2 · mean(pred), 1)`` on the continuous map.
+* MAE: mean |pred − mask|.
+* S-measure (Fan et al., ICCV 2017), α = 0.5, centroid rounded half-to-even then +1 (MATLAB's
+  1-based split), SSIM with the N−1 normalisation and ``EPS = 2.2204e-16``.
+* E-measure (Fan et al., IJCAI 2018): per threshold, computed from the confusion counts exactly
+  as PySODMetrics does; max-E / mean-E on the frame-averaged curve.
+* weighted F (Margolin et al., CVPR 2014), β² = 1, with PySODMetrics' Gaussian 7×7 σ = 5 and
+  scipy's Euclidean distance transform; 0 for an empty mask.
+
+Differences from PySODMetrics (each covered by a test):
+
+* S-measure when the mask's centroid falls in the last row or column (e.g. a one-pixel object
+  there): a quadrant is empty, PySODMetrics (and the MATLAB code) return NaN; we give that
+  quadrant weight 0 as its area is 0, so the score is finite.
+* A region whose prediction is exactly constant has exactly zero variance here; PySODMetrics
+  computes ``np.mean`` by summation, which for some constants (e.g. 128/255) differs from the
+  constant in the last bit and then gives a variance of ~1e-33. That flips the SSIM of a
+  quadrant whose mask is constant between 1 (ours, exact) and 0, so on a constant prediction the
+  S-measure can differ. Predictions of 0 or 1 agree exactly.
+* float32 input is promoted to float64 before ``floor(255 · pred)``; PySODMetrics keeps float32,
+  so a value within one float32 ulp of k/255 can land one bin lower there.
+Otherwise the values agree with PySODMetrics to ~1e-12 (sums are taken in another order).
+
+For uint8 predictions everything is computed from one per-frame histogram over
+(quadrant, mask, value), i.e. one pass over the pixels; float predictions take a slower exact path.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from salkd.metrics._input import MetricInputError, as_batch, check_finite, check_unit_range, resize_batch
+
+__all__ = ["SODEvaluator", "sod_frame_stats", "SOD_KEYS", "EPS"]
+
+EPS = float(np.spacing(1))  # MATLAB eps, as PySODMetrics
+BETA2 = 0.3
+ALPHA = 0.5
+SOD_KEYS = ("max_f", "mean_f", "adp_f", "mae", "s_measure", "max_e", "mean_e", "adp_e", "w_f")
+_F64 = torch.float64
+
+
+# --------------------------------------------------------------------------------------------
+# input
+def _prepare(pred: Any, gt: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """Check and convert to ``(N, H, W)``: pred uint8 or float64 in [0, 1], mask bool."""
+    p = as_batch(pred, "pred")
+    g = as_batch(gt, "gt")
+    if p.shape[0] != g.shape[0]:
+        raise MetricInputError(f"pred and gt: batch sizes differ ({p.shape[0]} vs {g.shape[0]})")
+    if p.device != g.device:
+        g = g.to(p.device)
+    if g.dtype == torch.uint8:
+        g = g > 128
+    elif g.dtype == torch.bool:
+        pass
+    elif g.is_floating_point():
+        check_finite(g, "gt")
+        g = g > 0.5
+    else:
+        raise MetricInputError(f"gt: unsupported dtype {g.dtype}; expected uint8, bool or float")
+    if p.dtype == torch.bool:
+        p = p.to(_F64)
+    elif p.is_floating_point():
+        check_finite(p, "pred")
+        check_unit_range(p, "pred")
+        p = p.to(_F64)
+    elif p.dtype != torch.uint8:
+        raise MetricInputError(f"pred: unsupported dtype {p.dtype}; expected uint8, bool or float")
+    p = resize_batch(p, (int(g.shape[1]), int(g.shape[2])))
+    return p, g
+
+
+# --------------------------------------------------------------------------------------------
+# shared pieces (all batched over frames, float64)
+def _centroid_split(g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """S-measure split point per frame: (cy, cx) = round(centroid of the mask) + 1.
+
+    Rounds half to even like ``np.round``; an empty mask uses round(h/2), round(w/2) as PySODMetrics.
+    """
+    n, h, w = g.shape
+    dev = g.device
+    gu = g.view(torch.uint8)
+    rows = gu.sum(2, dtype=torch.int32).long()  # (N, H)
+    cols = gu.sum(1, dtype=torch.int32).long()  # (N, W)
+    total = rows.sum(1)
+    ry = (rows * torch.arange(h, device=dev)).sum(1).to(_F64)
+    rx = (cols * torch.arange(w, device=dev)).sum(1).to(_F64)
+    safe = total.clamp(min=1).to(_F64)
+    cy = torch.where(total > 0, torch.round(ry / safe), torch.full_like(ry, float(np.round(h / 2))))
+    cx = torch.where(total > 0, torch.round(rx / safe), torch.full_like(rx, float(np.round(w / 2))))
+    return cy.long() + 1, cx.long() + 1
+
+
+def _ssim_from_moments(cnt, x, y, sxx, syy, sxy):
+    """SSIM of one region from its size, means and centred sums, as ``Smeasure.ssim``."""
+    den = cnt - 1 + EPS
+    sigma_x, sigma_y, sigma_xy = sxx / den, syy / den, sxy / den
+    alpha = 4 * x * y * sigma_xy
+    beta = (x**2 + y**2) * (sigma_x + sigma_y)
+    score = torch.where(alpha != 0, alpha / (beta + EPS), torch.where(beta == 0, 1.0, 0.0).to(_F64))
+    return torch.where(cnt > 0, score, torch.zeros_like(score))  # empty quadrant: weight 0 anyway
+
+
+def _s_object(cnt, mean, sq):
+    """``Smeasure.s_object``: 2·mean / (mean² + 1 + std + EPS), std with N−1 (0 for one pixel)."""
+    std = torch.where(cnt > 1, torch.sqrt(sq / (cnt - 1).clamp(min=1)), torch.zeros_like(sq))
+    return 2 * mean / (mean**2 + 1 + std + EPS)
+
+
+def _s_combine(y, mean_all, obj, reg):
+    """S = α·object + (1−α)·region clipped at 0; 1 − mean for an empty mask, mean for a full one."""
+    s = torch.clamp(obj * ALPHA + reg * (1 - ALPHA), min=0)
+    s = torch.where(y == 0, 1 - mean_all, s)
+    return torch.where(y == 1, mean_all, s)
+
+
+def _quadrant_weights(cy, cx, h, w):
+    area = h * w
+    cyf, cxf = cy.to(_F64), cx.to(_F64)
+    w_lt = cxf * cyf / area
+    w_rt = cyf * (w - cxf) / area
+    w_lb = (h - cyf) * cxf / area
+    w_rb = 1 - w_lt - w_rt - w_lb
+    return torch.stack([w_lt, w_rt, w_lb, w_rb], 1)
+
+
+def _curves_from_hist(fg_hist: torch.Tensor, bg_hist: torch.Tensor, n_fg: torch.Tensor, size: int):
+    """Precision, recall, F and E curves for thresholds 0..255 (ascending) from quantized histograms.
+
+    ``fg_hist[n, b]``: mask pixels whose ``floor(255·pred) == b``; same for ``bg_hist``. Follows
+    ``Fmeasure.cal_pr`` and ``Emeasure.cal_em_with_cumsumhistogram`` (PySODMetrics).
+    """
+    tp = fg_hist.flip(1).cumsum(1).flip(1)  # pixels with value >= t
+    fp = bg_hist.flip(1).cumsum(1).flip(1)
+    ps = tp + fp
+    precision = tp / torch.where(ps == 0, torch.ones_like(ps), ps)
+    nfg = n_fg.to(_F64)[:, None]
+    recall = tp / nfg.clamp(min=1)
+    num = (1 + BETA2) * precision * recall
+    den = torch.where(num == 0, torch.ones_like(num), BETA2 * precision + recall)
+    f = num / den
+    e = _emeasure(tp, fp, nfg, size)
+    return precision, recall, f, e
+
+
+def _emeasure(fg_fg: torch.Tensor, fg_bg: torch.Tensor, gt_fg: torch.Tensor, size: int) -> torch.Tensor:
+    """E-measure from the confusion counts (``Emeasure.cal_em_with_threshold``); broadcasts."""
+    pred_fg = fg_fg + fg_bg
+    pred_bg = size - pred_fg
+    bg_fg = gt_fg - fg_fg
+    bg_bg = pred_bg - bg_fg
+    mp = pred_fg / size
+    mg = gt_fg / size
+    dp = (1 - mp, -mp)
+    dg = (1 - mg, -mg)
+    total = torch.zeros_like(pred_fg)
+    for part, a, b in ((fg_fg, dp[0], dg[0]), (fg_bg, dp[0], dg[1]), (bg_fg, dp[1], dg[0]), (bg_bg, dp[1], dg[1])):
+        align = 2 * (a * b) / (a**2 + b**2 + EPS)
+        total = total + (align + 1) ** 2 / 4 * part
+    total = torch.where(gt_fg == 0, pred_bg, total)
+    total = torch.where(gt_fg == size, pred_fg, total)
+    return total / (size - 1 + EPS)
+
+
+def _adaptive_f(inter: torch.Tensor, pred_fg: torch.Tensor, n_fg: torch.Tensor) -> torch.Tensor:
+    """``Fmeasure.cal_adaptive_fm``: 0 when the intersection is empty."""
+    safe_p = pred_fg.clamp(min=1)
+    safe_g = n_fg.to(_F64).clamp(min=1)
+    pre, rec = inter / safe_p, inter / safe_g
+    fm = (1 + BETA2) * pre * rec / (BETA2 * pre + rec + (inter == 0).to(_F64))
+    return torch.where(inter == 0, torch.zeros_like(fm), fm)
+
+
+# --------------------------------------------------------------------------------------------
+# uint8 path: one histogram per frame over (row side, col side, mask, value)
+def _hist_uint8(p: torch.Tensor, g: torch.Tensor, cy: torch.Tensor, cx: torch.Tensor) -> torch.Tensor:
+    """``hist[n, q, m, v]``: pixels of quadrant q (lt, rt, lb, rb), mask m, raw value v."""
+    n, h, w = p.shape
+    dev = p.device
+    idx = p.to(torch.int16)
+    idx += g.to(torch.int16) << 8
+    colside = (torch.arange(w, device=dev)[None, :] >= cx[:, None]).to(torch.int16) << 9  # (N, W)
+    idx += colside[:, None, :]
+    out = torch.zeros(n, 2, 1024, dtype=torch.int64, device=dev)
+    cys = cy.tolist()
+    for i in range(n):
+        c = min(cys[i], h)
+        if c > 0:
+            out[i, 0] = torch.bincount(idx[i, :c].reshape(-1), minlength=1024)
+        if c < h:
+            out[i, 1] = torch.bincount(idx[i, c:].reshape(-1), minlength=1024)
+    # (N, rowside, colside, mask, value) -> (N, quadrant, mask, value)
+    return out.view(n, 4, 2, 256)
+
+
+def _weighted_moments(hist: torch.Tensor, values: torch.Tensor):
+    """Count, mean and centred sum of squares of ``values`` weighted by ``hist`` (last dim).
+
+    The mean is taken relative to the first occupied value, so a constant region has exactly
+    its value as mean and exactly zero spread.
+    """
+    cnt = hist.sum(-1)
+    first = (hist > 0).to(torch.int8).argmax(-1, keepdim=True)
+    vals = values.expand_as(hist)
+    ref = torch.gather(vals, -1, first)
+    d = vals - ref
+    mean = ref[..., 0] + (hist * d).sum(-1) / cnt.clamp(min=1)
+    dev = vals - mean[..., None]
+    sq = (hist * dev * dev).sum(-1)
+    return cnt, mean, sq, dev
+
+
+def _stats_uint8(p: torch.Tensor, g: torch.Tensor) -> dict[str, torch.Tensor]:
+    n, h, w = p.shape
+    size = h * w
+    dev = p.device
+    cy, cx = _centroid_split(g)
+    hist = _hist_uint8(p, g, cy, cx).to(_F64)  # (N, 4, 2, 256)
+    fg = hist[:, :, 1].sum(1)  # (N, 256)
+    bg = hist[:, :, 0].sum(1)
+    allv = fg + bg
+    n_fg = fg.sum(1)
+    # normalisation LUT, exactly ``prepare_data``: pred / 255, then min-max unless constant
+    v = torch.arange(256, device=dev, dtype=_F64)[None, :]
+    occupied = allv > 0
+    mn = occupied.to(torch.int8).argmax(1).to(_F64)[:, None]
+    mx = (255 - occupied.flip(1).to(torch.int8).argmax(1)).to(_F64)[:, None]
+    base = v / 255
+    lo, hi = mn / 255, mx / 255
+    rng = hi - lo
+    lut = torch.where(rng > 0, (base - lo) / torch.where(rng > 0, rng, torch.ones_like(rng)), base.expand(n, 256))
+    # quantized histograms for the curves
+    q = (lut * 255).to(torch.int64).clamp_(0, 255)  # floor; unoccupied bins may fall outside
+    fg_hist = torch.zeros_like(fg).scatter_add_(1, q, fg)
+    bg_hist = torch.zeros_like(bg).scatter_add_(1, q, bg)
+    precision, recall, f, e = _curves_from_hist(fg_hist, bg_hist, n_fg, size)
+    # MAE and mean
+    mae = ((fg * (1 - lut)).sum(1) + (bg * lut).sum(1)) / size
+    _, mean_all, _, _ = _weighted_moments(allv, lut)
+    # adaptive thresholds
+    thr = torch.clamp(2 * mean_all, max=1.0)[:, None]
+    above = (lut >= thr).to(_F64)
+    inter = (fg * above).sum(1)
+    pred_fg = (allv * above).sum(1)
+    adp_f = _adaptive_f(inter, pred_fg, n_fg)
+    adp_e = _emeasure(inter, pred_fg - inter, n_fg, size)
+    # S-measure: object part
+    y = n_fg / size
+    cf, mf, sqf, _ = _weighted_moments(fg, lut)
+    cb, mb, sqb, _ = _weighted_moments(bg, 1 - lut)
+    obj = _s_object(cf, mf, sqf) * y + _s_object(cb, mb, sqb) * (1 - y)
+    # S-measure: region part, SSIM per quadrant
+    hq = hist.sum(2)  # (N, 4, 256)
+    cq, xq, sxx, devq = _weighted_moments(hq, lut[:, None, :])
+    fgq = hist[:, :, 1].sum(-1)
+    yq = fgq / cq.clamp(min=1)
+    syy = fgq * (1 - yq) ** 2 + (cq - fgq) * yq**2
+    sxy = (hist[:, :, 1] * devq).sum(-1) * (1 - yq) + (hist[:, :, 0] * devq).sum(-1) * (-yq)
+    ssim = _ssim_from_moments(cq, xq, yq, sxx, syy, sxy)
+    reg = (ssim * _quadrant_weights(cy, cx, h, w)).sum(1)
+    s = _s_combine(y, mean_all, obj, reg)
+    return dict(precision=precision, recall=recall, f=f, e=e, mae=mae, adp_f=adp_f, adp_e=adp_e,
+                s_measure=s, lut=lut)
+
+
+# --------------------------------------------------------------------------------------------
+# float path: exact continuous statistics, frame by frame
+def _moments(x: torch.Tensor):
+    """Count, mean, centred sum of squares of a flat tensor (mean relative to the first value)."""
+    c = x.numel()
+    if c == 0:
+        z = torch.zeros((), dtype=_F64, device=x.device)
+        return torch.tensor(0.0, dtype=_F64, device=x.device), z, z
+    ref = x.reshape(-1)[0]
+    m = ref + (x - ref).mean()
+    d = x - m
+    return torch.tensor(float(c), dtype=_F64, device=x.device), m, (d * d).sum()
+
+
+def _stats_float(p: torch.Tensor, g: torch.Tensor) -> dict[str, torch.Tensor]:
+    n, h, w = p.shape
+    size = h * w
+    dev = p.device
+    cy, cx = _centroid_split(g)
+    gf = g.to(_F64)
+    # curves from the quantized map
+    qv = (p * 255).to(torch.int64)
+    idx = qv + (g.to(torch.int64) << 8)
+    hist = torch.stack([torch.bincount(idx[i].reshape(-1), minlength=512) for i in range(n)]).to(_F64)
+    bg_hist, fg_hist = hist[:, :256], hist[:, 256:]
+    n_fg = g.sum((1, 2)).to(_F64)
+    precision, recall, f, e = _curves_from_hist(fg_hist, bg_hist, n_fg, size)
+    mae = (p - gf).abs().mean((1, 2))
+    mean_all = torch.stack([_moments(p[i])[1] for i in range(n)])
+    thr = torch.clamp(2 * mean_all, max=1.0)[:, None, None]
+    above = p >= thr
+    inter = (above & g).sum((1, 2)).to(_F64)
+    pred_fg = above.sum((1, 2)).to(_F64)
+    adp_f = _adaptive_f(inter, pred_fg, n_fg)
+    adp_e = _emeasure(inter, pred_fg - inter, n_fg, size)
+    y = n_fg / size
+    wq = _quadrant_weights(cy, cx, h, w)
+    obj = torch.zeros(n, dtype=_F64, device=dev)
+    reg = torch.zeros(n, dtype=_F64, device=dev)
+    cys, cxs = cy.tolist(), cx.tolist()
+    for i in range(n):
+        cf, mf, sqf = _moments(p[i][g[i]])
+        cb, mb, sqb = _moments(1 - p[i][~g[i]])
+        obj[i] = _s_object(cf, mf, sqf) * y[i] + _s_object(cb, mb, sqb) * (1 - y[i])
+        a, b = min(cys[i], h), min(cxs[i], w)
+        quads = ((slice(0, a), slice(0, b)), (slice(0, a), slice(b, w)), (slice(a, h), slice(0, b)), (slice(a, h), slice(b, w)))
+        r = torch.zeros((), dtype=_F64, device=dev)
+        for k, (rs, cs) in enumerate(quads):
+            pq, gq = p[i, rs, cs], gf[i, rs, cs]
+            c, x, sxx = _moments(pq)
+            if c == 0:
+                continue
+            yq = gq.sum() / c
+            dg = gq - yq
+            syy = (dg * dg).sum()
+            sxy = ((pq - x) * dg).sum()
+            r = r + _ssim_from_moments(c, x, yq, sxx, syy, sxy) * wq[i, k]
+        reg[i] = r
+    s = _s_combine(y, mean_all, obj, reg)
+    return dict(precision=precision, recall=recall, f=f, e=e, mae=mae, adp_f=adp_f, adp_e=adp_e, s_measure=s)
+
+
+# --------------------------------------------------------------------------------------------
+# weighted F (CPU, scipy), Margolin et al. 2014 as PySODMetrics.WeightedFmeasure
+_GAUSS = None
+
+
+def _gauss7() -> np.ndarray:
+    global _GAUSS
+    if _GAUSS is None:
+        y, x = np.ogrid[-3:4, -3:4]
+        k = np.exp(-(x * x + y * y) / (2 * 5.0 * 5.0))
+        k[k < np.finfo(k.dtype).eps * k.max()] = 0
+        _GAUSS = k / k.sum()
+    return _GAUSS
+
+
+def weighted_f_frame(pred: np.ndarray, gt: np.ndarray) -> float:
+    """Weighted F-measure of one frame (float64 pred in [0, 1], bool gt); β² = 1; 0 on an empty mask.
+
+    Margolin, Zelnik-Manor, Tal, "How to evaluate foreground maps?", CVPR 2014, as implemented by
+    PySODMetrics ``WeightedFmeasure.cal_wfm`` (scipy EDT with its tie-breaking, 7×7 Gaussian σ = 5
+    with zero padding).
+    """
+    from scipy.ndimage import convolve, distance_transform_edt
+
+    if not gt.any():
+        return 0.0
+    dst, idxt = distance_transform_edt(~gt, return_indices=True)
+    err = np.abs(pred - gt)
+    et = err.copy()
+    nb = ~gt
+    et[nb] = et[idxt[0][nb], idxt[1][nb]]
+    ea = convolve(et, weights=_gauss7(), mode="constant", cval=0)
+    min_e_ea = np.where(gt & (ea < err), ea, err)
+    b = np.where(nb, 2 - np.exp(np.log(0.5) / 5 * dst), 1.0)
+    ew = min_e_ea * b
+    tpw = gt.sum() - ew[gt].sum()
+    fpw = ew[nb].sum()
+    r = 1 - ew[gt].mean()
+    pr = tpw / (tpw + fpw + EPS)
+    return float(2 * r * pr / (r + pr + EPS))
+
+
+# --------------------------------------------------------------------------------------------
+def sod_frame_stats(pred: Any, gt: Any, *, weighted_f: bool = True) -> dict[str, torch.Tensor]:
+    """Per-frame SOD statistics of a frame ``(H, W)`` or batch ``(N, H, W)``.
+
+    Returns float64 tensors on the input's device: curves ``precision``, ``recall``, ``f``, ``e``
+    of shape ``(N, 256)`` indexed by threshold 0..255 (ascending; PySODMetrics stores them in
+    descending-threshold order), and ``mae``, ``adp_f``, ``adp_e``, ``s_measure``, ``w_f`` of shape
+    ``(N,)`` (``w_f`` is NaN when ``weighted_f`` is False). Conventions: module docstring.
+    """
+    p, g = _prepare(pred, gt)
+    if p.dtype == torch.uint8:
+        st = _stats_uint8(p, g)
+        lut = st.pop("lut")
+    else:
+        st = _stats_float(p, g)
+        lut = None
+    n = p.shape[0]
+    wf = torch.full((n,), float("nan"), dtype=_F64)
+    if weighted_f:
+        g_np = g.cpu().numpy()
+        if lut is not None:
+            pf = torch.gather(lut, 1, p.reshape(n, -1).long()).reshape(p.shape).cpu().numpy()
+        else:
+            pf = p.cpu().numpy()
+        wf = torch.tensor([weighted_f_frame(pf[i], g_np[i]) for i in range(n)], dtype=_F64)
+    st["w_f"] = wf.to(p.device)
+    return st
+
+
+class SODEvaluator:
+    """Streaming SOD evaluator: max/mean/adaptive F (β² = 0.3), MAE, S-measure (α = 0.5),
+    max/mean/adaptive E-measure and weighted F, as PySODMetrics and the DAVSOD toolkit.
+
+    ``update(pred, gt)`` takes a frame ``(H, W)`` or a batch ``(N, H, W)`` (numpy or torch, CPU or
+    CUDA; see the module docstring for dtypes). ``compute()`` averages per-frame scalars over all
+    frames and takes max/mean F and E on the frame-averaged curves. ``merge`` pools frames of
+    another evaluator, so per-video evaluators merge into a dataset-level one.
+    ``weighted_f=False`` skips the (CPU, scipy) weighted F, which then reports NaN.
+    """
+
+    _SCALARS = ("mae", "s_measure", "adp_f", "adp_e", "w_f")
+    _CURVES = ("precision", "recall", "f", "e")
+
+    def __init__(self, *, weighted_f: bool = True) -> None:
+        self.weighted_f = bool(weighted_f)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget all frames."""
+        self._scalars: dict[str, list[np.ndarray]] = {k: [] for k in self._SCALARS}
+        self._curve_sums = {k: np.zeros(256, dtype=np.float64) for k in self._CURVES}
+        self._n = 0
+
+    @property
+    def n_frames(self) -> int:
+        """Number of frames updated so far."""
+        return self._n
+
+    def update(self, pred: Any, gt: Any) -> None:
+        """Add one frame or a batch of frames."""
+        st = sod_frame_stats(pred, gt, weighted_f=self.weighted_f)
+        for k in self._SCALARS:
+            self._scalars[k].append(st[k].cpu().numpy())
+        for k in self._CURVES:
+            self._curve_sums[k] += st[k].sum(0).cpu().numpy()
+        self._n += int(st["mae"].shape[0])
+
+    def merge(self, other: "SODEvaluator") -> "SODEvaluator":
+        """Add ``other``'s frames to this evaluator (in place) and return ``self``."""
+        if not isinstance(other, SODEvaluator):
+            raise TypeError(f"other: expected SODEvaluator, got {type(other).__name__}")
+        for k in self._SCALARS:
+            self._scalars[k].extend(a.copy() for a in other._scalars[k])
+        for k in self._CURVES:
+            self._curve_sums[k] += other._curve_sums[k]
+        self._n += other._n
+        return self
+
+    def per_frame(self) -> dict[str, np.ndarray]:
+        """Per-frame scalars (``mae``, ``s_measure``, ``adp_f``, ``adp_e``, ``w_f``) in update order."""
+        return {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in self._scalars.items()}
+
+    def curves(self) -> dict[str, np.ndarray]:
+        """Frame-averaged curves over thresholds 0..255 (ascending): ``thresholds``, ``f``, ``e``,
+        ``precision``, ``recall`` (the PR curve is ``recall`` vs ``precision``)."""
+        if self._n == 0:
+            raise MetricInputError("curves(): no frames were updated")
+        out = {k: v / self._n for k, v in self._curve_sums.items()}
+        out["thresholds"] = np.arange(256)
+        return out
+
+    def compute(self) -> dict[str, float]:
+        """Dataset-level numbers over all frames updated so far (keys: ``SOD_KEYS``)."""
+        if self._n == 0:
+            raise MetricInputError("compute(): no frames were updated")
+        c = self.curves()
+        pf = self.per_frame()
+        return {
+            "max_f": float(c["f"].max()),
+            "mean_f": float(c["f"].mean()),
+            "adp_f": float(pf["adp_f"].mean()),
+            "mae": float(pf["mae"].mean()),
+            "s_measure": float(pf["s_measure"].mean()),
+            "max_e": float(c["e"].max()),
+            "mean_e": float(c["e"].mean()),
+            "adp_e": float(pf["adp_e"].mean()),
+            "w_f": float(pf["w_f"].mean()) if self.weighted_f else float("nan"),
+        }
