@@ -171,7 +171,8 @@ class FramePairDataset(_CacheDataset):
     One item per frame ``t`` with ``label``; ``t0`` is drawn per item from ``offsets`` (default
     ``±1..±max_offset``) among those that stay inside the video and land on a labelled frame;
     if none lands on a labelled frame an in-range one is used (``has_label_next = 0``, zero label);
-    a one-frame video pairs the frame with itself (``t_next == t``).
+    if no offset stays inside (e.g. ``offsets=[1]`` at the last frame) the mirrored offsets ``-t0``
+    are used; a one-frame video (SOD images) pairs the frame with itself (``t_next == t``).
     """
 
     def __init__(self, cache: LowResCache, label: str | None = "mask", max_offset: int = 3,
@@ -195,6 +196,8 @@ class FramePairDataset(_CacheDataset):
         arrs = self._arrays[vi]
         T = arrs["frames"].shape[0]
         inside = [t + o for o in self.offsets if 0 <= t + o < T]
+        if not inside:  # at a video end: mirror the offsets
+            inside = [t - o for o in self.offsets if 0 <= t - o < T]
         if self.label is not None:
             has = arrs[f"has_{self.label}"]
             labelled = [u for u in inside if has[u]]
