@@ -1,0 +1,329 @@
+"""Fixation-prediction metrics: AUC-Judd, AUC-Borji, shuffled AUC, NSS, CC, SIM, KLD.
+
+Conventions follow the MIT saliency benchmark code (Bylinskii, Judd, Oliva, Torralba, Durand,
+"What do different evaluation metrics tell us about saliency models?", TPAMI 2018; the MATLAB
+files ``AUC_Judd.m``, ``AUC_Borji.m``, ``AUC_shuffled.m``, ``NSS.m``, ``CC.m``, ``similarity.m``,
+``KLdiv.m``, also shipped with DHF1K):
+
+* ``pred`` (uint8, divided by 255, or float in [0, 1]) is first resized to the fixation map's
+  size, bilinear (MATLAB ``imresize`` is bicubic; see ``salkd.metrics._input.resize_batch``).
+* fixated pixels are ``fixations > 0`` (a count map counts each pixel once, as MIT).
+* AUC-Judd: the map plus uniform noise ``U(0,1)/1e7`` (MIT's jitter, which breaks ties at
+  random) is min-max normalized; thresholds are the fixated values; tp = i/Nf and
+  fp = (#{S ≥ t} − i)/(Npix − Nf); trapezoidal area with (0,0) and (1,1) added.
+* AUC-Borji: ``n_splits`` sets of Nf negatives drawn uniformly *with* replacement from all pixels;
+  thresholds 0:0.1:max as ``k · 0.1``; mean area over splits.
+* shuffled AUC: as AUC-Borji, with negatives drawn *without* replacement from the pixels where
+  ``other_fixations > 0`` (``min(Nf, #other)`` of them per split).
+* NSS: map standardized with the N−1 std, averaged over fixated pixels.
+* CC: Pearson correlation of the map and the ``density`` map.
+* SIM: each map min-max normalized then divided by its sum (an all-zero map is left at zero, as
+  MIT's ``if any(map(:))``), sum of the pixelwise minimum.
+* KLD: each map divided by its sum (if nonzero), ``sum(Q · log(eps + Q / (P + eps)))``,
+  eps = 2.2204e-16, Q the density.
+
+Undefined values are NaN and are skipped by the evaluator's means (and counted): no fixated pixel
+(AUCs, NSS), no ``other_fixations`` pixel or none given (sAUC), no ``density`` given (CC, SIM,
+KLD), a constant prediction (AUCs, NSS, CC; SIM when constant nonzero, as MIT), a constant
+density (CC). Where this differs from MIT: MIT's AUC-Judd jitters a constant map into noise and
+returns a random value near 0.5; we return NaN. MIT detects "constant" through a 0/0; we test
+``max == min`` exactly, so a constant map never yields rounding noise.
+
+Randomness (AUC-Judd jitter, AUC-Borji and sAUC negatives) comes from
+``numpy.random.default_rng([seed, frame_index])`` where ``frame_index`` counts frames in update
+order, so results are deterministic given the seed, identical on CPU and CUDA, and the same for
+per-frame, batched and streaming updates. Draw order per frame: jitter ``rng.random(H*W)``;
+Borji ``rng.integers(0, H*W, (n_splits, Nf))``; sAUC ``rng.choice(M, k, replace=False)`` per split.
+MIT's MATLAB RNG cannot be reproduced, so AUC-Judd (on maps with ties), AUC-Borji and sAUC agree
+with MIT in distribution, not digit for digit; ``python -m salkd.bench metrics --fixation
+--seeds 5`` prints the spread of these metrics over seeds on real data.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from salkd.metrics._input import MetricInputError, as_batch, check_finite, check_unit_range, resize_batch
+
+__all__ = ["FixationEvaluator", "fixation_frame_metrics", "frame_rng", "FIXATION_KEYS", "KLD_EPS"]
+
+FIXATION_KEYS = ("auc_judd", "auc_borji", "sauc", "nss", "cc", "sim", "kld")
+KLD_EPS = 2.2204e-16
+JITTER_SCALE = 1e-7
+_F64 = torch.float64
+
+
+def frame_rng(seed: int, frame_index: int) -> np.random.Generator:
+    """The random stream of one frame: ``numpy.random.default_rng([seed, frame_index])``."""
+    return np.random.default_rng([int(seed), int(frame_index)])
+
+
+def _to_float(t: torch.Tensor, name: str) -> torch.Tensor:
+    if t.dtype == torch.uint8:
+        return t.to(_F64) / 255.0  # im2double
+    if t.dtype == torch.bool:
+        return t.to(_F64)
+    if t.is_floating_point():
+        check_finite(t, name)
+        return t.to(_F64)
+    raise MetricInputError(f"{name}: unsupported dtype {t.dtype}; expected uint8, bool or float")
+
+
+def _prepare(pred, fixations, density, other):
+    fx = as_batch(fixations, "fixations")
+    dev = fx.device
+    n, h, w = fx.shape
+    if not (fx.dtype in (torch.uint8, torch.bool) or fx.is_floating_point() or fx.dtype in (torch.int32, torch.int64, torch.int16)):
+        raise MetricInputError(f"fixations: unsupported dtype {fx.dtype}")
+    if fx.is_floating_point():
+        check_finite(fx, "fixations")
+    fix = fx > 0
+    p = as_batch(pred, "pred").to(dev)
+    if p.shape[0] != n:
+        raise MetricInputError(f"pred and fixations: batch sizes differ ({p.shape[0]} vs {n})")
+    p = _to_float(p, "pred")
+    check_unit_range(p, "pred")
+    p = resize_batch(p, (h, w))
+    d = None
+    if density is not None:
+        d = as_batch(density, "density").to(dev)
+        if tuple(d.shape) != (n, h, w):
+            raise MetricInputError(f"density: expected shape {(n, h, w)} (as fixations), got {tuple(d.shape)}")
+        d = _to_float(d, "density")
+        if bool((d < 0).any()):
+            raise MetricInputError("density: negative values")
+    o = None
+    if other is not None:
+        o = as_tensor_2or3(other, n, h, w).to(dev)
+        if o.is_floating_point():
+            check_finite(o, "other_fixations")
+        o = o > 0
+    return p, fix, d, o
+
+
+def as_tensor_2or3(other: Any, n: int, h: int, w: int) -> torch.Tensor:
+    """``other_fixations`` as ``(N, H, W)``: one ``(H, W)`` map shared by the batch, or one per frame."""
+    t = as_batch(other, "other_fixations")
+    if tuple(t.shape[1:]) != (h, w):
+        raise MetricInputError(f"other_fixations: expected spatial size {(h, w)} (as fixations), got {tuple(t.shape[1:])}")
+    if t.shape[0] == 1 and n > 1:
+        t = t.expand(n, h, w)
+    if t.shape[0] != n:
+        raise MetricInputError(f"other_fixations: batch size {t.shape[0]} does not match {n}")
+    return t
+
+
+def _minmax(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-frame min-max normalisation of ``(N, P)``; returns (normalized, is_constant)."""
+    lo = x.amin(1, keepdim=True)
+    hi = x.amax(1, keepdim=True)
+    const = (hi == lo)[:, 0]
+    rng = torch.where(hi > lo, hi - lo, torch.ones_like(hi))
+    return (x - lo) / rng, const
+
+
+def _trapz(fp: torch.Tensor, tp: torch.Tensor) -> torch.Tensor:
+    """MATLAB ``trapz(fp, tp)`` along the last dim."""
+    return ((fp[..., 1:] - fp[..., :-1]) * (tp[..., 1:] + tp[..., :-1]) / 2).sum(-1)
+
+
+def _auc_thresholded(pos: torch.Tensor, neg: torch.Tensor, thr: torch.Tensor) -> torch.Tensor:
+    """AUC-Borji / sAUC area for one frame: ``pos`` (Nf,), ``neg`` (S, K), thresholds ascending."""
+    # count of values >= thr[k] == count of values whose #(thresholds <= value) > k
+    kk = torch.arange(thr.numel(), device=pos.device)
+    bp = torch.searchsorted(thr, pos.contiguous(), right=True)
+    bn = torch.searchsorted(thr, neg.contiguous(), right=True)
+    tp = (bp[None, :] > kk[:, None]).sum(1).to(_F64) / pos.numel()  # (T,)
+    fp = (bn[:, None, :] > kk[None, :, None]).sum(2).to(_F64) / neg.shape[1]  # (S, T)
+    s = neg.shape[0]
+    tp = tp.flip(0)[None, :].expand(s, -1)
+    fp = fp.flip(1)
+    z = torch.zeros(s, 1, dtype=_F64, device=pos.device)
+    o = torch.ones(s, 1, dtype=_F64, device=pos.device)
+    return _trapz(torch.cat([z, fp, o], 1), torch.cat([z, tp, o], 1)).mean()
+
+
+def fixation_frame_metrics(
+    pred: Any,
+    fixations: Any,
+    density: Any = None,
+    other_fixations: Any = None,
+    *,
+    seed: int = 0,
+    n_splits: int = 100,
+    step: float = 0.1,
+    first_frame_index: int = 0,
+) -> dict[str, torch.Tensor]:
+    """Per-frame fixation metrics (float64 ``(N,)`` tensors on the input's device, NaN = undefined).
+
+    ``pred``, ``fixations``, ``density``: ``(H, W)`` or ``(N, H, W)``; ``other_fixations``: one
+    ``(H, W)`` map for the batch or ``(N, H, W)``. Frame i uses ``frame_rng(seed,
+    first_frame_index + i)``. Conventions and sources: module docstring.
+    """
+    if int(n_splits) < 1:
+        raise MetricInputError(f"n_splits: expected a positive integer, got {n_splits}")
+    if not 0 < float(step) <= 1:
+        raise MetricInputError(f"step: expected a value in (0, 1], got {step}")
+    p, fix, d, o = _prepare(pred, fixations, density, other_fixations)
+    n, h, w = fix.shape
+    npix = h * w
+    dev = p.device
+    nan = float("nan")
+    pf = p.reshape(n, -1)
+    ff = fix.reshape(n, -1)
+    nfix = ff.sum(1)
+    nfix_l = nfix.tolist()
+    out = {k: torch.full((n,), nan, dtype=_F64, device=dev) for k in FIXATION_KEYS}
+    rngs = [frame_rng(seed, first_frame_index + i) for i in range(n)]
+
+    # --- AUC-Judd (jittered, then min-max normalized)
+    jit = torch.from_numpy(np.stack([r.random(npix) for r in rngs])).to(dev)
+    sj, _ = _minmax(pf + jit * JITTER_SCALE)
+    snorm, const = _minmax(pf)
+    const_l = const.tolist()
+    kmax = max(max(nfix_l), 1)
+    thr = torch.full((n, kmax), float("inf"), dtype=_F64, device=dev)
+    for i in range(n):
+        if nfix_l[i]:
+            thr[i, : nfix_l[i]] = torch.sort(sj[i][ff[i]]).values
+    b = torch.searchsorted(thr, sj.contiguous(), right=True)  # thresholds <= value
+    for i in range(n):
+        nf = nfix_l[i]
+        if nf == 0 or const_l[i] or nf == npix:
+            continue
+        cnt = torch.bincount(b[i], minlength=kmax + 1)[: nf + 1].to(_F64)
+        above = cnt.flip(0).cumsum(0).flip(0)[1:]  # above[j] = #{S >= thr_asc[j]}
+        above_desc = above.flip(0)  # for thresholds in descending order, i = 1..nf
+        ii = torch.arange(1, nf + 1, device=dev, dtype=_F64)
+        tp = torch.cat([torch.zeros(1, dtype=_F64, device=dev), ii / nf, torch.ones(1, dtype=_F64, device=dev)])
+        fpv = (above_desc - ii) / (npix - nf)
+        fp = torch.cat([torch.zeros(1, dtype=_F64, device=dev), fpv, torch.ones(1, dtype=_F64, device=dev)])
+        out["auc_judd"][i] = _trapz(fp, tp)
+
+    # --- AUC-Borji and shuffled AUC on the min-max normalized map
+    kthr = int(np.floor(1.0 / float(step) + 1e-9))
+    thr_b = torch.arange(kthr + 1, dtype=_F64, device=dev) * float(step)
+    for i in range(n):
+        nf = nfix_l[i]
+        if nf == 0 or const_l[i]:
+            continue
+        pos = snorm[i][ff[i]]
+        idx = torch.from_numpy(rngs[i].integers(0, npix, size=(n_splits, nf))).to(dev)
+        out["auc_borji"][i] = _auc_thresholded(pos, snorm[i][idx], thr_b)
+        if o is None:
+            continue
+        ind = torch.nonzero(o[i].reshape(-1)).reshape(-1)
+        m = int(ind.numel())
+        if m == 0:
+            continue
+        k = min(nf, m)
+        sel = np.stack([rngs[i].choice(m, size=k, replace=False, shuffle=False) for _ in range(n_splits)])
+        neg = snorm[i][ind[torch.from_numpy(sel).to(dev)]]
+        out["sauc"][i] = _auc_thresholded(pos, neg, thr_b)
+
+    # --- NSS
+    ok = (nfix > 0) & ~const
+    mean = pf.mean(1, keepdim=True)
+    std = pf.std(1, keepdim=True) if npix > 1 else torch.zeros_like(mean)
+    z = (pf - mean) / torch.where(std > 0, std, torch.ones_like(std))
+    nss = (z * ff).sum(1) / nfix.clamp(min=1)
+    out["nss"] = torch.where(ok, nss, out["nss"])
+
+    if d is not None:
+        df = d.reshape(n, -1)
+        dconst = df.amax(1) == df.amin(1)
+        # --- CC
+        a = pf - mean
+        bq = df - df.mean(1, keepdim=True)
+        cc = (a * bq).sum(1) / torch.sqrt((a * a).sum(1) * (bq * bq).sum(1)).clamp(min=1e-300)
+        out["cc"] = torch.where(~const & ~dconst, cc, out["cc"])
+        # --- SIM
+        def sim_norm(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            anyv = (x != 0).any(1)
+            xn, c = _minmax(x)
+            xn = xn / xn.sum(1, keepdim=True).clamp(min=1e-300)
+            xn = torch.where(anyv[:, None], xn, x)
+            return xn, anyv & c  # constant nonzero map: MIT gets 0/0 = NaN
+
+        m1, bad1 = sim_norm(pf)
+        m2, bad2 = sim_norm(df)
+        sim = torch.minimum(m1, m2).sum(1)
+        out["sim"] = torch.where(bad1 | bad2, out["sim"], sim)
+        # --- KLD
+        s1 = pf.sum(1, keepdim=True)
+        s2 = df.sum(1, keepdim=True)
+        q1 = torch.where(s1 > 0, pf / torch.where(s1 > 0, s1, torch.ones_like(s1)), pf)
+        q2 = torch.where(s2 > 0, df / torch.where(s2 > 0, s2, torch.ones_like(s2)), df)
+        out["kld"] = (q2 * torch.log(KLD_EPS + q2 / (q1 + KLD_EPS))).sum(1)
+    return out
+
+
+class FixationEvaluator:
+    """Streaming fixation evaluator: AUC-Judd, AUC-Borji, sAUC, NSS, CC, SIM, KLD (MIT benchmark).
+
+    ``update(pred, fixations, density=None, other_fixations=None)`` takes a frame or a batch (numpy
+    or torch, CPU or CUDA). ``compute()`` returns the mean of each metric over the frames where it
+    is defined (NaN if it is defined on none); ``n_undefined`` counts the skipped frames.
+    Conventions, sources and randomness: ``salkd.metrics.fixation`` module docstring.
+    """
+
+    def __init__(self, seed: int = 0, n_splits: int = 100, *, step: float = 0.1) -> None:
+        if int(n_splits) < 1:
+            raise MetricInputError(f"n_splits: expected a positive integer, got {n_splits}")
+        self.seed = int(seed)
+        self.n_splits = int(n_splits)
+        self.step = float(step)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget all frames (the random streams restart at frame 0)."""
+        self._values: dict[str, list[np.ndarray]] = {k: [] for k in FIXATION_KEYS}
+        self._n = 0
+        self._seen = 0  # frames drawn from the random stream (merged frames do not advance it)
+
+    @property
+    def n_frames(self) -> int:
+        """Number of frames updated (or merged) so far."""
+        return self._n
+
+    def update(self, pred: Any, fixations: Any, density: Any = None, other_fixations: Any = None) -> None:
+        """Add one frame or a batch of frames."""
+        vals = fixation_frame_metrics(
+            pred, fixations, density, other_fixations, seed=self.seed, n_splits=self.n_splits,
+            step=self.step, first_frame_index=self._seen,
+        )
+        n = int(vals["nss"].shape[0])
+        for k in FIXATION_KEYS:
+            self._values[k].append(vals[k].cpu().numpy())
+        self._n += n
+        self._seen += n
+
+    def merge(self, other: "FixationEvaluator") -> "FixationEvaluator":
+        """Add ``other``'s per-frame values to this evaluator (in place) and return ``self``."""
+        if not isinstance(other, FixationEvaluator):
+            raise TypeError(f"other: expected FixationEvaluator, got {type(other).__name__}")
+        for k in FIXATION_KEYS:
+            self._values[k].extend(a.copy() for a in other._values[k])
+        self._n += other._n
+        return self
+
+    def per_frame(self) -> dict[str, np.ndarray]:
+        """Per-frame values (NaN where undefined) in update order."""
+        return {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in self._values.items()}
+
+    @property
+    def n_undefined(self) -> dict[str, int]:
+        """Frames where each metric was undefined (NaN) and skipped by ``compute``."""
+        return {k: int(np.isnan(v).sum()) for k, v in self.per_frame().items()}
+
+    def compute(self) -> dict[str, float]:
+        """Mean of each metric over the frames where it is defined (keys: ``FIXATION_KEYS``)."""
+        if self._n == 0:
+            raise MetricInputError("compute(): no frames were updated")
+        out = {}
+        for k, v in self.per_frame().items():
+            good = v[~np.isnan(v)]
+            out[k] = float(good.mean()) if good.size else float("nan")
+        return out
