@@ -1,0 +1,186 @@
+"""fastvsod (Tang & Li), Sec. 3 and Fig. 3-4: backbone + ASPP + saliency-guided embedding units,
+with the inter-frame feature encoder used for temporal distillation in training.
+
+Architecture (width=1, ResNet-50 as in the paper):
+
+* Side outputs (eq. 1): S1..S4 = ResNet layer1..layer4 (layer4 dilated: output stride 16),
+  S5 = ASPP(S4) (rates 6/12/18, 256 ch).
+* L = Gamma_l(cat(S1, up(S2))) at stride 4; H = Gamma_h(cat(S3, S4, S5)) at stride 16; Gamma = 1x1
+  conv+BN+ReLU then 3x3 conv+BN+ReLU, 256 channels each (the paper: "high-level feature maps are 256").
+* Embedding (eq. 2): P0 = conv3x3(H); unit 1: P1 = P0 + Phi_1(cat(P0, L)); unit 2:
+  P2 = P1 + Phi_2(cat(P1, up(H))), both at stride 4 (R3Net style). P2 is the output.
+* Inter-frame encoder (eq. 5, training only unless ``keep_encoder_at_test``), on (H^t, H^{t+t0}):
+  ``fusion="attention"``: mutual attention A = softmax_i(H^t^T H^{t+t0} / sqrt(c)) (softmax over the
+  positions i of frame t, so every output position is a convex mix), H~ = H^{t+t0} A,
+  O = conv1x1(cat(H~, H^{t+t0})); ``"add"``: O = H^t + H^{t+t0}; ``"multiply"``: O = H^t * H^{t+t0};
+  ``"concat"``: O = conv1x1(cat(H^t, H^{t+t0})) (256 out, as the paper, Sec. 4.5).
+  A third embedding unit gives P3^{t+t0} = P2^{t+t0} + Phi_3(cat(P2^{t+t0}, up(O))).
+
+Inputs: NCHW float RGB in [0, 1] (ImageNet-normalized inside), H and W multiples of 16.
+"""
+from __future__ import annotations
+
+import copy
+import math
+import os
+
+import torch
+import torch.nn as nn
+
+from .blocks import ASPP, EmbeddingUnit, ImageNetNorm, SaliencyModel, ch, conv_bn_act, upsample_to
+from .resnet import load_torchvision_weights, resnet
+
+__all__ = ["FastVSOD", "InterFrameEncoder", "FUSIONS"]
+
+FUSIONS = ("attention", "add", "concat", "multiply")
+
+
+def _gamma(cin: int, cout: int) -> nn.Sequential:
+    """Gamma of fastvsod eq. 1 (choice: 1x1 conv+BN+ReLU, 3x3 conv+BN+ReLU)."""
+    return nn.Sequential(conv_bn_act(cin, cout, 1), conv_bn_act(cout, cout, 3))
+
+
+class InterFrameEncoder(nn.Module):
+    """Inter-frame feature encoding of fastvsod eq. 5 and its Fig. 6 variants; returns O^{t+t0}."""
+
+    def __init__(self, c: int, fusion: str = "attention") -> None:
+        super().__init__()
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
+        self.fusion = fusion
+        self.conv = nn.Conv2d(2 * c, c, 1) if fusion in ("attention", "concat") else None
+
+    def forward(self, h_t: torch.Tensor, h_n: torch.Tensor) -> torch.Tensor:
+        if self.fusion == "add":
+            return h_t + h_n
+        if self.fusion == "multiply":
+            return h_t * h_n
+        if self.fusion == "concat":
+            return self.conv(torch.cat([h_t, h_n], 1))
+        n, c, hh, ww = h_n.shape
+        ht = h_t.flatten(2)  # (N, c, n)
+        hn = h_n.flatten(2)
+        a = torch.softmax(torch.bmm(ht.transpose(1, 2), hn) / math.sqrt(c), dim=1)  # (N, n_t, n_next)
+        tilde = torch.bmm(hn, a).view(n, c, hh, ww)
+        return self.conv(torch.cat([tilde, h_n], 1))
+
+
+class FastVSOD(SaliencyModel):
+    """The fastvsod network (Sec. 3.2-3.4).
+
+    Args: ``backbone`` in {"resnet50", "resnet34", "resnet18"}; ``width`` channel multiplier;
+    ``fusion`` in {"attention", "add", "concat", "multiply"}; ``encoder`` builds the inter-frame
+    encoder + third unit (False for the BS / +SD ablations, and in ``deploy()``'s output);
+    ``keep_encoder_at_test`` (FE_t of Table 3): ``model(x_t, x_ref)`` runs the encoder at test time;
+    ``pretrained_path``: a torchvision-layout ImageNet state_dict file for the backbone (never downloads).
+
+    ``model(x)`` (input_kind "frame") -> P2 logits (N,1,H,W). With ``keep_encoder_at_test``,
+    input_kind is "pair" and ``model(x_t, x_ref)`` -> P3 logits *for x_t*, computed with x_t in the role
+    of frame t+t0 and x_ref (an adjacent frame, e.g. t+1, i.e. t0 = -1) in the role of frame t.
+    """
+
+    stride = 16
+    model_name = "fastvsod"
+
+    def __init__(self, backbone: str = "resnet50", width: float = 1.0, fusion: str = "attention",
+                 encoder: bool = True, keep_encoder_at_test: bool = False,
+                 pretrained_path: str | os.PathLike | None = None) -> None:
+        super().__init__()
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
+        if keep_encoder_at_test and not encoder:
+            raise ValueError("keep_encoder_at_test=True needs encoder=True")
+        self.fusion_kind = fusion
+        self.keep_encoder_at_test = keep_encoder_at_test
+        self.input_kind = "pair" if keep_encoder_at_test else "frame"
+        self.norm = ImageNetNorm(1)
+        self.backbone = resnet(backbone, width, dilate_last=True)
+        if pretrained_path is not None:
+            load_torchvision_weights(self.backbone, pretrained_path)
+        c1, c2, c3, c4 = self.backbone.channels
+        c = ch(256, width)
+        hid = ch(128, width)
+        self.aspp = ASPP(c4, c)
+        self.low = _gamma(c1 + c2, c)
+        self.high = _gamma(c3 + c4 + c, c)
+        self.p0 = nn.Conv2d(c, 1, 3, padding=1)
+        self.unit1 = EmbeddingUnit(c, hid)
+        self.unit2 = EmbeddingUnit(c, hid)
+        self.encoder = InterFrameEncoder(c, fusion) if encoder else None
+        self.unit3 = EmbeddingUnit(c, hid) if encoder else None
+
+    # --- pieces -----------------------------------------------------------------------------
+    def _features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """L (stride 4) and H (stride 16) of eq. 1."""
+        s1, s2, s3, s4 = self.backbone(self.norm(x))
+        s5 = self.aspp(s4)
+        low = self.low(torch.cat([s1, upsample_to(s2, s1)], 1))
+        high = self.high(torch.cat([s3, s4, s5], 1))
+        return low, high
+
+    def _embed(self, low: torch.Tensor, high: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """P0, P1, P2 of eq. 2 (logits at their own resolution)."""
+        p0 = self.p0(high)
+        p1 = self.unit1(p0, low)
+        p2 = self.unit2(p1, upsample_to(high, low))
+        return p0, p1, p2
+
+    def _p3(self, p2_n: torch.Tensor, h_t: torch.Tensor, h_n: torch.Tensor) -> torch.Tensor:
+        o = self.encoder(h_t, h_n)
+        return self.unit3(p2_n, upsample_to(o, p2_n))
+
+    # --- public -----------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor, x_ref: torch.Tensor | None = None) -> torch.Tensor:
+        self._check(x, 3, "x")
+        if not self.keep_encoder_at_test:
+            if x_ref is not None:
+                raise ValueError("fastvsod: input_kind 'frame' takes one frame (keep_encoder_at_test=False)")
+            low, high = self._features(x)
+            return upsample_to(self._embed(low, high)[2], x)
+        if x_ref is None:
+            raise ValueError("fastvsod (FE_t): expects model(x_t, x_ref)")
+        self._check(x_ref, 3, "x_ref")
+        n = x.shape[0]
+        low, high = self._features(torch.cat([x, x_ref], 0))
+        p2_x = self._embed(low[:n], high[:n])[2]
+        return upsample_to(self._p3(p2_x, high[n:], high[:n]), x)
+
+    def forward_train(self, x_t: torch.Tensor, x_next: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Training outputs, all logits (N,1,H,W) at input resolution.
+
+        Single frame: {"P0", "P1", "P2"} = P_0^t, P_1^t, P_2^t (eq. 2-3). With ``x_next`` (frame t+t0):
+        also {"P0_next", "P1_next", "P2_next"} = P_i^{t+t0} from the shared units (eq. 4) and, when the
+        encoder exists, "P3" = P_3^{t+t0}, the third unit on O^{t+t0} = encoder(H^t, H^{t+t0}) (eq. 5-6).
+        Both frames go through the backbone as one batch.
+        """
+        self._check(x_t, 3, "x_t")
+        size = x_t
+        if x_next is None:
+            low, high = self._features(x_t)
+            return {f"P{i}": upsample_to(p, size) for i, p in enumerate(self._embed(low, high))}
+        self._check(x_next, 3, "x_next")
+        if x_next.shape != x_t.shape:
+            raise ValueError(f"fastvsod: x_t {tuple(x_t.shape)} and x_next {tuple(x_next.shape)} differ")
+        n = x_t.shape[0]
+        low, high = self._features(torch.cat([x_t, x_next], 0))
+        ps_t = self._embed(low[:n], high[:n])
+        ps_n = self._embed(low[n:], high[n:])
+        out = {f"P{i}": upsample_to(p, size) for i, p in enumerate(ps_t)}
+        out.update({f"P{i}_next": upsample_to(p, size) for i, p in enumerate(ps_n)})
+        if self.encoder is not None:
+            out["P3"] = upsample_to(self._p3(ps_n[2], high[:n], high[n:]), size)
+        return out
+
+    def deploy(self) -> "FastVSOD":
+        """The test-time network (a copy): without the encoder (FE_o, the paper's final model), or the
+        whole network when ``keep_encoder_at_test`` (FE_t). Its ``salkd_spec`` rebuilds it exactly."""
+        m = copy.deepcopy(self)
+        spec = copy.deepcopy(getattr(self, "salkd_spec", {"name": "fastvsod", "kwargs": {}}))
+        if not self.keep_encoder_at_test:
+            m.encoder = None
+            m.unit3 = None
+            spec["kwargs"]["encoder"] = False
+        spec["kwargs"].pop("pretrained_path", None)
+        m.salkd_spec = spec
+        m.deployable = True
+        return m.eval()
