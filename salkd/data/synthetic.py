@@ -53,7 +53,8 @@ class SyntheticVideo:
     ``frames`` (T,H,W,3) uint8 RGB; ``masks`` (T,H,W) uint8 0/255 (visible salient objects);
     ``distractors`` (T,H,W) bool (visible distractor pixels); ``points`` (N, 4) float32 rows
     ``(frame, subject, x, y)`` with 0-based frame; ``fixation`` (T,H,W) uint8 0/255; ``density``
-    (T,H,W) uint8 0..255; ``centers`` (T, n_objects, 2) object centres in image pixels.
+    (T,H,W) uint8 0..255; ``centers`` (T, n_objects, 2) object centres in image pixels;
+    ``cameras`` (T, 2, 3) scene -> image affines.
     """
 
     frames: np.ndarray
@@ -63,6 +64,7 @@ class SyntheticVideo:
     fixation: np.ndarray
     density: np.ndarray
     centers: np.ndarray
+    cameras: np.ndarray
 
 
 # ----------------------------------------------------------------------------- shapes
@@ -225,7 +227,7 @@ def render_video(seed: int, index: int, *, n_frames: int = 32, size: Sequence[in
     inv0 = _inverse(cams[0])
     for _ in range(n_obj):
         poly, detail = _shape(rng)
-        osize = rng.uniform(10, 28) * scale if style == "aerial" else rng.uniform(36, 90) * scale
+        osize = rng.uniform(12, 30) * scale if style == "aerial" else rng.uniform(36, 90) * scale
         start = _to_image(rng.uniform([0.2 * W, 0.2 * H], [0.8 * W, 0.8 * H])[None], inv0)[0]
         speed = rng.uniform(1.2, 3.0) * scale if style == "aerial" else rng.uniform(1.5, 3.5) * scale
         heading = rng.uniform(0, 2 * np.pi)
@@ -268,11 +270,13 @@ def render_video(seed: int, index: int, *, n_frames: int = 32, size: Sequence[in
     if rng.uniform() < 0.6:
         for _ in range(int(rng.integers(1, 3))):
             o = objs[int(rng.integers(n_obj))]
-            t_occ = int(rng.integers(0, T))
+            t_occ = int(rng.integers(T // 3, T))  # on the path, after the start: occlusion now and then
             poly, _ = _shape(rng, "blob")
-            osz = o[2] * rng.uniform(1.2, 2.0)
+            osz = o[2] * rng.uniform(0.7, 1.2)
+            side = rng.normal(0, 1, 2)
+            at = o[3][t_occ] + 0.45 * o[2] * side / (np.linalg.norm(side) + 1e-9)  # partial overlap
             col = tuple(int(v) for v in (rng.uniform(0.5, 0.9) * np.array([60, 90, 50] if style == "aerial" else [90, 80, 70])))
-            occl.append((_place(poly, osz, rng.uniform(0, 6.3), o[3][t_occ]), col))
+            occl.append((_place(poly, osz, rng.uniform(0, 6.3), at), col))
     # per-frame effects
     blur_on = np.zeros(T, bool)
     if rng.uniform() < 0.35:
@@ -327,7 +331,7 @@ def render_video(seed: int, index: int, *, n_frames: int = 32, size: Sequence[in
             fix[t, np.round(p[:, 3]).astype(int).clip(0, H - 1), np.round(p[:, 2]).astype(int).clip(0, W - 1)] = 255
             d = cv2.GaussianBlur(fix[t].astype(np.float32), (0, 0), sigma)
             dens[t] = np.round(d / d.max() * 255).astype(np.uint8)
-    return SyntheticVideo(frames, masks, distr.astype(bool), points, fix, dens, centers)
+    return SyntheticVideo(frames, masks, distr.astype(bool), points, fix, dens, centers, cams)
 
 
 def _gaze(rng, centers, objs, distract, cams, H, W, n_obs, scale) -> np.ndarray:
