@@ -95,6 +95,9 @@ def metrics_table(per_video: Mapping[str, Evaluator], *, overall: str = "frames"
     if "overall" in per_video:
         raise ValueError("per_video: 'overall' is reserved for the summary row")
     evs = list(per_video.values())
+    kinds = {type(e).__name__ for e in evs}
+    if len(kinds) > 1:
+        raise TypeError(f"per_video: expected one evaluator type, got {sorted(kinds)}")
     for name, ev in per_video.items():
         if not isinstance(ev, (SODEvaluator, FixationEvaluator)):
             raise TypeError(f"per_video[{name!r}]: expected SODEvaluator or FixationEvaluator, got {type(ev).__name__}")
