@@ -27,9 +27,10 @@ def _strip_prefix(sd: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return out
 
 
-def load_state_checked(model: nn.Module, state: Mapping[str, torch.Tensor], source: str = "checkpoint") -> nn.Module:
+def load_state_checked(model: nn.Module, state: Mapping[str, torch.Tensor], source: str = "checkpoint",
+                       arch: str | None = None) -> nn.Module:
     """Load ``state`` strictly; on any mismatch raise ValueError listing missing, unexpected and
-    shape-mismatched keys (at most 10 of each shown) and naming the model."""
+    shape-mismatched keys (at most 10 of each shown) and naming the model (or ``arch``)."""
     state = _strip_prefix(state)
     own = model.state_dict()
     missing = [k for k in own if k not in state]
@@ -37,7 +38,7 @@ def load_state_checked(model: nn.Module, state: Mapping[str, torch.Tensor], sour
     shape = [f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
              for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
     if missing or unexpected or shape:
-        name = getattr(model, "salkd_spec", {}).get("name", type(model).__name__)
+        name = arch or getattr(model, "salkd_spec", {}).get("name", type(model).__name__)
 
         def fmt(title: str, items: list[str]) -> str:
             if not items:
@@ -45,8 +46,9 @@ def load_state_checked(model: nn.Module, state: Mapping[str, torch.Tensor], sour
             more = f" ... (+{len(items) - 10} more)" if len(items) > 10 else ""
             return f"\n  {title} ({len(items)}): " + ", ".join(items[:10]) + more
 
+        kw = "" if arch else f" (kwargs {getattr(model, 'salkd_spec', {}).get('kwargs', {})})"
         raise ValueError(
-            f"{source} does not match architecture {name!r} (kwargs {getattr(model, 'salkd_spec', {}).get('kwargs', {})}):"
+            f"{source} does not match architecture {name!r}{kw}:"
             + fmt("missing keys", missing) + fmt("unexpected keys", unexpected) + fmt("shape mismatches", shape)
         )
     model.load_state_dict(state, strict=True)

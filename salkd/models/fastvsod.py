@@ -96,7 +96,7 @@ class FastVSOD(SaliencyModel):
         self.norm = ImageNetNorm(1)
         self.backbone = resnet(backbone, width, dilate_last=True)
         if pretrained_path is not None:
-            load_torchvision_weights(self.backbone, pretrained_path)
+            load_torchvision_weights(self.backbone, pretrained_path, arch=f"fastvsod {backbone} (width={width})")
         c1, c2, c3, c4 = self.backbone.channels
         c = ch(256, width)
         hid = ch(128, width)

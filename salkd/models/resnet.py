@@ -122,7 +122,7 @@ def resnet(name: str = "resnet50", width: float = 1.0, dilate_last: bool = True)
     return ResNet(block, layers, width, dilate_last)
 
 
-def load_torchvision_weights(backbone: ResNet, path: str | os.PathLike) -> ResNet:
+def load_torchvision_weights(backbone: ResNet, path: str | os.PathLike, arch: str = "resnet") -> ResNet:
     """Load a user's torchvision-layout ImageNet state_dict file (never downloads); ``fc.*`` ignored.
 
     Raises ValueError listing missing / unexpected / shape-mismatched keys for a wrong file.
@@ -130,4 +130,4 @@ def load_torchvision_weights(backbone: ResNet, path: str | os.PathLike) -> ResNe
     from .checkpoints import load_state_checked, read_state_dict
 
     sd = {k: v for k, v in read_state_dict(path).items() if not k.startswith("fc.")}
-    return load_state_checked(backbone, sd, source=f"ImageNet weights {path}")
+    return load_state_checked(backbone, sd, source=f"ImageNet weights {path}", arch=f"{arch} backbone")

@@ -1,0 +1,107 @@
+"""fastvsod: outputs of forward / forward_train, deploy(), fusion variants, torchvision layout."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from salkd.models import build
+from salkd.models.fastvsod import InterFrameEncoder
+
+KEYS = Path(__file__).parent / "data" / "resnet50_torchvision_keys.txt"
+TINY = dict(backbone="resnet18", width=0.125)
+
+
+def read_keys() -> dict[str, tuple[int, ...]]:
+    out = {}
+    for line in KEYS.read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        k, _, s = line.partition(" ")
+        out[k] = tuple(int(v) for v in s.split(",")) if s.strip() else ()
+    return out
+
+
+def test_resnet50_layout_matches_torchvision():
+    ref = {k: v for k, v in read_keys().items() if not k.startswith("fc.")}
+    bb = build("fastvsod").backbone
+    mine = {k: tuple(v.shape) for k, v in bb.state_dict().items()}
+    assert mine == ref
+
+
+def test_pretrained_path_loads_and_rejects(tmp_path):
+    torch.manual_seed(0)
+    sd = {k: (torch.randn(s) if s else torch.tensor(0)) for k, s in read_keys().items()}
+    p = tmp_path / "r50.pth"
+    torch.save(sd, p)
+    m = build("fastvsod", pretrained_path=str(p))
+    assert torch.equal(m.backbone.conv1.weight, sd["conv1.weight"])
+    assert torch.equal(m.backbone.layer4[2].bn3.running_var, sd["layer4.2.bn3.running_var"])
+    with pytest.raises(ValueError, match=r"(?s)fastvsod resnet18.*backbone.*unexpected keys.*layer1\.0\.conv3"):
+        build("fastvsod", backbone="resnet18", pretrained_path=str(p))
+
+
+def test_forward_train_keys_and_deploy():
+    torch.manual_seed(0)
+    m = build("fastvsod", **TINY)
+    x, y = torch.rand(2, 3, 32, 48), torch.rand(2, 3, 32, 48)
+    single = m.forward_train(x)
+    assert set(single) == {"P0", "P1", "P2"}
+    pair = m.forward_train(x, y)
+    assert set(pair) == {"P0", "P1", "P2", "P0_next", "P1_next", "P2_next", "P3"}
+    assert all(v.shape == (2, 1, 32, 48) for v in pair.values())
+    m.eval()
+    with torch.no_grad():
+        p2 = m(x)
+        d = m.deploy()
+        assert d.encoder is None and d.unit3 is None and d.input_kind == "frame"
+        assert torch.allclose(d(x), p2, atol=1e-6)
+        # eval-mode P2 of forward_train equals forward; the pair's t-branch equals the single-frame one
+        assert torch.allclose(m.forward_train(x)["P2"], p2, atol=1e-6)
+        assert torch.allclose(m.forward_train(x, y)["P2"], p2, atol=1e-5)
+    nd = sum(p.numel() for p in d.parameters())
+    assert nd < sum(p.numel() for p in m.parameters())
+    assert d.salkd_spec["kwargs"]["encoder"] is False
+    rebuilt = build(d.salkd_spec["name"], **d.salkd_spec["kwargs"])
+    rebuilt.load_state_dict(d.state_dict())  # strict
+
+
+@pytest.mark.parametrize("fusion", ["attention", "add", "concat", "multiply"])
+def test_fusions_and_fe_t(fusion):
+    torch.manual_seed(0)
+    m = build("fastvsod", fusion=fusion, keep_encoder_at_test=True, **TINY).eval()
+    assert m.input_kind == "pair"
+    x, y = torch.rand(1, 3, 32, 32), torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        out = m(x, y)
+        assert out.shape == (1, 1, 32, 32)
+        # FE_t prediction for x equals forward_train's P3 with x in the role of frame t+t0
+        assert torch.allclose(out, m.forward_train(y, x)["P3"], atol=1e-5)
+        assert m.deploy().encoder is not None
+
+
+def test_mutual_attention_eq5():
+    torch.manual_seed(0)
+    enc = InterFrameEncoder(4, "attention")
+    ht, hn = torch.randn(1, 4, 2, 3), torch.randn(1, 4, 2, 3)
+    a_t, a_n = ht.reshape(4, 6), hn.reshape(4, 6)
+    a = torch.softmax(a_t.T @ a_n / 2.0, dim=0)
+    assert torch.allclose(a.sum(0), torch.ones(6))
+    tilde = (a_n @ a).reshape(1, 4, 2, 3)
+    expect = enc.conv(torch.cat([tilde, hn], 1))
+    assert torch.allclose(enc(ht, hn), expect, atol=1e-6)
+    assert torch.equal(InterFrameEncoder(4, "multiply")(ht, hn), ht * hn)
+    assert torch.equal(InterFrameEncoder(4, "add")(ht, hn), ht + hn)
+
+
+def test_bad_inputs_and_kwargs():
+    m = build("fastvsod", **TINY)
+    with pytest.raises(ValueError, match="fastvsod.*multiples of 16"):
+        m(torch.rand(1, 3, 40, 32))
+    with pytest.raises(ValueError, match="fastvsod.*3 channels"):
+        m(torch.rand(1, 1, 32, 32))
+    with pytest.raises(ValueError, match="fusion"):
+        build("fastvsod", fusion="sum", **TINY)
+    with pytest.raises(ValueError, match="backbone"):
+        build("fastvsod", backbone="resnet101")
