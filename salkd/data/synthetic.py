@@ -43,7 +43,9 @@ from ..atomic import atomic_dir
 __all__ = ["make_dataset", "render_video", "SyntheticVideo", "GENERATOR_VERSION"]
 
 GENERATOR_VERSION = 1
-_PNG = [cv2.IMWRITE_PNG_COMPRESSION, 1]
+# zlib level 1 with the fixed "up" filter: ~2x faster than adaptive filtering, similar size
+_PNG = [cv2.IMWRITE_PNG_COMPRESSION, 1] + (
+    [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP] if hasattr(cv2, "IMWRITE_PNG_FILTER") else [])
 
 
 @dataclass
