@@ -133,3 +133,33 @@ def test_input_normalization_inside():
     n = m.norm(x)
     assert torch.allclose(n[0, :, 0, 0], torch.tensor([-0.485 / 0.229, -0.456 / 0.224, -0.406 / 0.225]))
     assert "norm.mean" not in m.state_dict()
+
+
+def test_onnx_export_matches_torch(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    import warnings
+
+    torch.manual_seed(0)
+    m = build("skd_st", width=0.5).eval()
+    x, y = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
+    path = tmp_path / "m.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(m, (x, y), str(path), dynamo=False, opset_version=17)
+    sess = ort.InferenceSession(str(path))
+    feeds = {i.name: a.numpy() for i, a in zip(sess.get_inputs(), (x, y))}
+    with torch.no_grad():
+        ref = m(x, y).numpy()
+    assert abs(sess.run(None, feeds)[0] - ref).max() < 1e-4
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("name", ["skd_spatial", "skd_temporal", "skd_st", "uva_student", "uva_st", "fastvsod"])
+def test_cuda_forward(name):
+    kw = {"backbone": "resnet18", "width": 0.125} if name == "fastvsod" else {"width": 0.5}
+    m = build(name, **kw).cuda().eval()
+    x = torch.rand(2, 3, 32, 32, device="cuda")
+    with torch.no_grad():
+        out = m(x) if m.input_kind == "frame" else m(x, x)
+    outs = out if isinstance(out, tuple) else (out,)
+    assert all(o.is_cuda and o.shape == (2, 1, 32, 32) for o in outs)
