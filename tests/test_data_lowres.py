@@ -88,6 +88,10 @@ def test_cache_reuse_and_invalidation(tmp_path, monkeypatch):
     c = cache_lowres(open_dataset(tmp_path / "ds"), (8, 8), tmp_path / "c", progress=False)
     assert built[4:] == ["seq1"]
     assert (c.video("seq1")["frames"][0] == 7).all()
+    # a subset shares the per-video folders and does not shrink the index
+    sub = cache_lowres(open_dataset(tmp_path / "ds").subset(["seq1"]), (8, 8), tmp_path / "c", progress=False)
+    assert sub.videos == ["seq1"] and built[5:] == [] and "seq0" not in sub
+    assert LowResCache(sub.path).videos == ["seq0", "seq1"]
 
 
 def test_cache_is_atomic_on_failure(tmp_path, monkeypatch):

@@ -90,9 +90,9 @@ def reduce_fixation(fix: np.ndarray, size: Sequence[int]) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- cache
 
-def _video_key(video, size: tuple[int, int]) -> str:
+def _video_key(video, size: tuple[int, int], kinds: Sequence[str]) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps([CACHE_VERSION, list(size)]).encode())
+    h.update(json.dumps([CACHE_VERSION, list(size), list(kinds)]).encode())
     groups = [("frames", video.frames)] + [(k, video.label_paths(k) or []) for k in LABEL_KINDS]
     for tag, paths in groups:
         h.update(tag.encode())
@@ -186,7 +186,7 @@ def cache_lowres(dataset: VideoDataset, size: Sequence[int], root: str | Path, *
     kinds = [k for k in LABEL_KINDS if any(v.label_paths(k) is not None for v in dataset)]
     entries = []
     for video in tqdm(dataset.videos, desc=f"low-res {size[0]}x{size[1]}", disable=not progress, unit="video"):
-        key = _video_key(video, size)
+        key = _video_key(video, size, kinds)
         dest = base / _safe(video.name)
         meta = dest / "meta.json"
         fresh = False
@@ -198,10 +198,20 @@ def cache_lowres(dataset: VideoDataset, size: Sequence[int], root: str | Path, *
         if not fresh:
             _build_video(video, size, kinds, dest, key, max(1, int(workers)))
         entries.append({"name": video.name, "dir": dest.name, "key": key})
+    # merge with the index of earlier calls (e.g. a subset of the same dataset cached before)
+    merged = {}
+    try:
+        old = json.loads((base / "lowres.json").read_text())
+        if old.get("version") == CACHE_VERSION and old.get("labels") == kinds:
+            merged = {e["name"]: e for e in old.get("videos", []) if (base / e["dir"] / "meta.json").is_file()}
+    except (OSError, json.JSONDecodeError, KeyError, TypeError):
+        merged = {}
+    merged.update({e["name"]: e for e in entries})
     write_json(base / "lowres.json", {
         "version": CACHE_VERSION, "size": list(size), "task": dataset.task, "layout": dataset.layout,
-        "dataset_root": str(dataset.root), "split": dataset.split, "labels": kinds, "videos": entries})
-    return LowResCache(base)
+        "dataset_root": str(dataset.root), "split": dataset.split, "labels": kinds,
+        "videos": list(merged.values())})
+    return LowResCache(base, videos=[e["name"] for e in entries])
 
 
 class LowResCache:
@@ -210,7 +220,8 @@ class LowResCache:
     ``video(name)`` returns a dict ``frames``, ``<label>``, ``has_<label>`` of memory-mapped arrays.
     """
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, videos: Sequence[str] | None = None):
+        """Open the cache folder ``path``; ``videos`` restricts it to those names (default: all)."""
         self.path = Path(path)
         index = self.path / "lowres.json"
         if not index.is_file():
@@ -220,8 +231,15 @@ class LowResCache:
         self.task: str = self._index["task"]
         self.labels: list[str] = list(self._index["labels"])
         self.dataset_root = Path(self._index["dataset_root"])
-        self.videos: list[str] = [e["name"] for e in self._index["videos"]]
         self._dirs = {e["name"]: self.path / e["dir"] for e in self._index["videos"]}
+        if videos is None:
+            self.videos: list[str] = [e["name"] for e in self._index["videos"]]
+        else:
+            missing = [v for v in videos if v not in self._dirs]
+            if missing:
+                raise DatasetError(f"videos {missing[:5]} are not in low-res cache {self.path}")
+            self.videos = list(videos)
+            self._dirs = {v: self._dirs[v] for v in self.videos}
         self._loaded: dict[str, dict[str, np.ndarray]] = {}
 
     def __len__(self) -> int:

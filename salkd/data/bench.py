@@ -1,0 +1,63 @@
+"""Data-layer benchmark: synthetic generation time, low-res caching time and loader frames/s.
+
+Run as ``python -m salkd.data.bench [--videos 100 --frames 32 --size 256 --res 64]``; prints numbers.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = ["run", "main"]
+
+
+def run(*, videos: int = 100, frames: int = 32, size: int = 256, res: int = 64, kind: str = "vsod",
+        style: str = "aerial", workers: int = 2, out: str | None = None, progress: bool = False) -> dict:
+    """Generate a synthetic dataset, cache it at ``res`` and measure the pair loader; returns timings."""
+    from . import cache_lowres, loader_throughput, make_dataset, open_dataset
+
+    with tempfile.TemporaryDirectory(dir=out) as tmp:
+        root = Path(tmp) / "synthetic"
+        t0 = time.perf_counter()
+        make_dataset(root, kind=kind, n_videos=videos, n_frames=frames, size=(size, size), style=style,
+                     workers=workers, progress=progress)
+        gen = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        cache = cache_lowres(open_dataset(root), (res, res), Path(tmp) / "cache", progress=progress, workers=workers)
+        cache_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        cache_lowres(open_dataset(root), (res, res), Path(tmp) / "cache", progress=False)
+        reuse_s = time.perf_counter() - t0
+        loaders = {f"{'pairs' if p else 'frames'}{'+aug' if a else ''}": loader_throughput(cache, pairs=p, augment=a)
+                   ["frames_per_s"] for p in (True, False) for a in (False, True)}
+    return {"generate_s": gen, "generate_frames_per_s": videos * frames / gen, "cache_s": cache_s,
+            "cache_reuse_s": reuse_s, "loader_frames_per_s": loaders, "loadavg": os.getloadavg(),
+            "cpus": os.cpu_count()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point: print the numbers of :func:`run`."""
+    ap = argparse.ArgumentParser(prog="python -m salkd.data.bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--videos", type=int, default=100)
+    ap.add_argument("--frames", type=int, default=32)
+    ap.add_argument("--size", type=int, default=256, help="generated frame side (default 256)")
+    ap.add_argument("--res", type=int, default=64, help="low-res cache side (default 64)")
+    ap.add_argument("--kind", choices=["vsod", "fixation"], default="vsod")
+    ap.add_argument("--style", choices=["aerial", "ground"], default="aerial")
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args(argv)
+    r = run(videos=args.videos, frames=args.frames, size=args.size, res=args.res, kind=args.kind,
+            style=args.style, workers=args.workers)
+    print(f"generate {args.videos} x {args.frames} frames at {args.size}x{args.size} ({args.kind}/{args.style}): "
+          f"{r['generate_s']:.1f} s ({r['generate_frames_per_s']:.0f} frames/s)")
+    print(f"low-res cache {args.res}x{args.res}: {r['cache_s']:.1f} s, reuse {r['cache_reuse_s']:.2f} s")
+    for k, v in r["loader_frames_per_s"].items():
+        print(f"loader {k} (batch 128, num_workers=0): {v:.0f} frames/s")
+    print(f"cpus {r['cpus']}, load average {tuple(round(x, 1) for x in r['loadavg'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
