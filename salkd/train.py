@@ -185,7 +185,11 @@ def _make_optimizer(model: nn.Module, s: TrainSettings) -> torch.optim.Optimizer
 
 
 def _rng_state() -> dict[str, Any]:
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    # plain Python values and tensors only, so checkpoints load with torch.load(weights_only=True)
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"python": random.getstate(), "numpy": [name, torch.from_numpy(keys.astype(np.int64)), int(pos),
+                                                    int(has_gauss), float(cached)],
+             "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -193,7 +197,8 @@ def _rng_state() -> dict[str, Any]:
 
 def _set_rng_state(state: Mapping[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -304,7 +309,7 @@ def fit(
             raise RunError(f"{run} holds a run with a different config.json; pass force=True (CLI: --force) "
                            f"to retrain it, or choose another run name")
     if resume and is_complete(run) and config_matches(run, full_config) and not force:
-        model.load_state_dict(torch.load(ckpt_path, map_location="cpu", weights_only=False)["model"])
+        model.load_state_dict(torch.load(ckpt_path, map_location="cpu", weights_only=True)["model"])
         hist = _read_history(run / "history.csv")
         return TrainResult(run=run, metrics=read_json(run / "metrics.json"), history=hist, model=model)
 
@@ -320,7 +325,7 @@ def fit(
     history: list[dict[str, Any]] = []
     best: float | None = None
     if resume and ckpt_path.is_file():
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         if scaler is not None and state.get("scaler"):

@@ -1,0 +1,209 @@
+"""``evaluate(model_or_run, dataset, res)``: per-video and overall metrics of a model on a dataset.
+
+Protocol (as the benchmarks do):
+
+* The model sees each frame reduced with R (area interpolation) to ``res`` x ``res`` (from the
+  low-resolution cache), and its prediction ``sigmoid(logits)`` is upsampled (bilinear) to the
+  label's resolution before scoring (``labels="full"``, the default).
+* Frame-pair models get ``(I_t, I_{t+1})``; the last frame of a video is paired with the one before.
+  Flow models (the TSNet-style teacher) get the DIS optical flow ``t -> t+1`` computed at ``res``.
+* VSOD / SOD datasets are scored with :class:`salkd.metrics.SODEvaluator` on the masks; fixation
+  datasets with :class:`salkd.metrics.FixationEvaluator` on the binary fixation maps (NSS, AUCs) and
+  the density maps (CC, SIM, KLD). Shuffled AUC draws its negatives from ``other_fixations``: the
+  fixation maps of up to 16 frames of *other* videos pooled (a fixed, seeded choice per video), as
+  the MIT benchmark's shuffled AUC does with fixations of other images.
+* ``labels="cache"`` scores at the cached low resolution instead (fast; used for validation during
+  training, never for reported numbers).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["evaluate", "predict_cache", "model_inputs", "pair_index"]
+
+
+def pair_index(t: int, n: int) -> int:
+    """The partner frame of ``t`` in a video of ``n`` frames: ``t + 1``, or ``t - 1`` at the end."""
+    if n <= 1:
+        return t
+    return t + 1 if t + 1 < n else t - 1
+
+
+def _to_tensor(frames: np.ndarray, device: torch.device) -> torch.Tensor:
+    x = torch.from_numpy(np.ascontiguousarray(frames)).to(device)
+    return x.permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def model_inputs(model: nn.Module, frames: np.ndarray, idx: Sequence[int], device: torch.device,
+                 flow_fn: Any = None) -> tuple[torch.Tensor, ...]:
+    """The inputs of ``model`` for frames ``idx`` of one video (``frames``: (T,H,W,3) uint8)."""
+    kind = getattr(model, "input_kind", "frame")
+    n = frames.shape[0]
+    x = _to_tensor(frames[list(idx)], device)
+    if kind == "frame":
+        return (x,)
+    nxt = [pair_index(t, n) for t in idx]
+    if kind == "pair":
+        return x, _to_tensor(frames[nxt], device)
+    if kind == "flow":
+        if flow_fn is None:
+            from salkd.models.flow import optical_flow
+
+            flow_fn = optical_flow
+        fl = np.stack([flow_fn(frames[t], frames[u]) for t, u in zip(idx, nxt)])
+        return x, torch.from_numpy(fl).permute(0, 3, 1, 2).float().to(device)
+    raise ValueError(f"model input_kind {kind!r} is not one of frame, pair, flow")
+
+
+def _select_output(out: Any, output: str | None, model: nn.Module) -> torch.Tensor:
+    if isinstance(out, torch.Tensor):
+        return out
+    names = tuple(getattr(model, "output_names", ()))
+    if output is None:
+        raise ValueError(f"{type(model).__name__} returns {len(out)} outputs {names}; pass output= one of them")
+    if output not in names:
+        raise ValueError(f"output {output!r} is not one of {names}")
+    return out[names.index(output)]
+
+
+@torch.no_grad()
+def predict_cache(model: nn.Module, frames: np.ndarray, *, device: torch.device, batch_size: int = 64,
+                  output: str | None = None, indices: Sequence[int] | None = None) -> np.ndarray:
+    """Saliency maps (len(indices), H, W) float32 in [0, 1] of ``model`` on cached frames of one video."""
+    idx = list(range(frames.shape[0])) if indices is None else list(indices)
+    outs = []
+    for s in range(0, len(idx), batch_size):
+        chunk = idx[s:s + batch_size]
+        logits = _select_output(model(*model_inputs(model, frames, chunk, device)), output, model)
+        outs.append(torch.sigmoid(logits.float())[:, 0].cpu().numpy())
+    return np.concatenate(outs) if outs else np.zeros((0,) + frames.shape[1:3], np.float32)
+
+
+def _resolve_model(model_or_run: nn.Module | str | os.PathLike) -> nn.Module:
+    if isinstance(model_or_run, nn.Module):
+        return model_or_run
+    from salkd.models import from_run
+
+    m = from_run(model_or_run)
+    if hasattr(m, "deploy") and callable(m.deploy):
+        m = m.deploy()
+    return m
+
+
+def _other_fixations(dataset: Any, cache: Any, video: str, use_cache: bool, seed: int,
+                     n: int = 16) -> np.ndarray | None:
+    """Pooled fixation maps of up to ``n`` frames of other videos (for shuffled AUC)."""
+    others = [v for v in cache.videos if v != video]
+    if not others:
+        return None
+    rng = np.random.default_rng([seed, sum(map(ord, video))])
+    pool = None
+    for _ in range(n):
+        v = others[int(rng.integers(len(others)))]
+        if use_cache:
+            arr = cache.video(v)
+            ts = np.flatnonzero(arr["has_fixation"])
+            if len(ts) == 0:
+                continue
+            fx = np.asarray(arr["fixation"][int(ts[rng.integers(len(ts))])]).astype(np.float32)
+        else:
+            vid = dataset[v]
+            ts = vid.labeled("fixation")
+            if not ts:
+                continue
+            fx = vid.read_fixation(int(ts[rng.integers(len(ts))])).astype(np.float32)
+        if pool is not None and fx.shape != pool.shape:
+            import cv2
+
+            fx = cv2.resize(fx, pool.shape[::-1], interpolation=cv2.INTER_NEAREST)
+        pool = fx if pool is None else pool + fx
+    return None if pool is None else (pool > 0).astype(np.float32)
+
+
+def evaluate(model_or_run: nn.Module | str | os.PathLike, dataset: Any, res: int | Sequence[int], *,
+             device: str = "auto", batch_size: int = 64, output: str | None = None,
+             labels: str = "full", max_frames_per_video: int | None = None, cache_root: str | os.PathLike | None = None,
+             progress: bool = True, seed: int = 0, task: str | None = None) -> pd.DataFrame:
+    """Per-video and overall metrics (a DataFrame, last row ``"overall"``) of a model on a dataset.
+
+    ``model_or_run``: a model or a run folder (rebuilt with :func:`salkd.models.from_run`, best
+    weights, test-time network). ``dataset``: a :class:`salkd.data.VideoDataset` or a path.
+    ``res``: the model's input size (an int for square inputs). ``output``: which output of a
+    multi-output model (``uva_student``: "spatial" or "temporal"). See the module docstring for
+    the protocol. ``df.attrs`` holds the task, resolution and metric conventions.
+    """
+    from tqdm.auto import tqdm
+
+    from salkd import paths
+    from salkd.data import cache_lowres, open_dataset
+    from salkd.metrics import FixationEvaluator, SODEvaluator, metrics_table
+    from salkd.train import resolve_device
+
+    if labels not in ("full", "cache"):
+        raise ValueError(f"labels must be 'full' or 'cache', got {labels!r}")
+    ds = open_dataset(dataset) if isinstance(dataset, (str, os.PathLike)) else dataset
+    size = (int(res), int(res)) if isinstance(res, (int, np.integer)) else tuple(int(r) for r in res)
+    dev = resolve_device(device)
+    model = _resolve_model(model_or_run).to(dev).eval()
+    task = task or ds.task
+    if task not in ("vsod", "sod", "fixation"):
+        raise ValueError(f"dataset {ds.root} has task {task!r}: no labels to evaluate against")
+    label = "mask" if task in ("vsod", "sod") else "fixation"
+    cache = cache_lowres(ds, size, cache_root or paths.cache_dir() / "lowres", progress=False)
+    per_video: dict[str, Any] = {}
+    bar = tqdm(cache.videos, desc=f"evaluate {size[0]}x{size[1]}", disable=not progress, unit="video")
+    for v in bar:
+        arr = cache.video(v)
+        ts = [int(t) for t in np.flatnonzero(arr[f"has_{label}"])]
+        if max_frames_per_video is not None and len(ts) > max_frames_per_video:
+            pick = np.linspace(0, len(ts) - 1, max_frames_per_video).round().astype(int)
+            ts = [ts[i] for i in pick]
+        if not ts:
+            continue
+        pred = predict_cache(model, arr["frames"], device=dev, batch_size=batch_size, output=output, indices=ts)
+        if label == "mask":
+            ev = SODEvaluator()
+            for p, t in zip(pred, ts):
+                gt = np.asarray(arr["mask"][t]) if labels == "cache" else ds[v].read_mask(t)
+                ev.update(_resize(p, gt.shape), gt)
+        else:
+            ev = FixationEvaluator(seed=seed)
+            other = _other_fixations(ds, cache, v, labels == "cache", seed)
+            for p, t in zip(pred, ts):
+                if labels == "cache":
+                    fx = np.asarray(arr["fixation"][t])
+                    dens = np.asarray(arr["density"][t]).astype(np.float32) / 255.0 if "density" in arr else None
+                else:
+                    vid = ds[v]
+                    fx = vid.read_fixation(t)
+                    dens = vid.read_density(t) if vid.density is not None and vid.density[t] is not None else None
+                o = other
+                if o is not None and o.shape != fx.shape:
+                    import cv2
+
+                    o = (cv2.resize(o, fx.shape[::-1], interpolation=cv2.INTER_NEAREST) > 0).astype(np.float32)
+                ev.update(_resize(p, fx.shape), fx, density=dens, other_fixations=o)
+        per_video[v] = ev
+    if not per_video:
+        raise ValueError(f"no labelled frames of kind {label!r} in {ds.root}")
+    df = metrics_table(per_video)
+    df.attrs.update({"task": task, "res": list(size), "labels": labels, "dataset": str(ds.root),
+                     "conventions": "salkd.metrics (PySODMetrics / MIT benchmark conventions)"})
+    return df
+
+
+def _resize(pred: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Bilinear upsampling of a [0,1] map to the label's (H, W), as the benchmarks do."""
+    if pred.shape == tuple(shape[:2]):
+        return pred
+    t = torch.from_numpy(np.ascontiguousarray(pred))[None, None]
+    out = F.interpolate(t, size=tuple(shape[:2]), mode="bilinear", align_corners=False)
+    return out[0, 0].clamp_(0, 1).numpy()
