@@ -39,6 +39,8 @@ For uint8 predictions everything is computed from one per-frame histogram over
 """
 from __future__ import annotations
 
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -53,6 +55,7 @@ BETA2 = 0.3
 ALPHA = 0.5
 SOD_KEYS = ("max_f", "mean_f", "adp_f", "mae", "s_measure", "max_e", "mean_e", "adp_e", "w_f")
 _F64 = torch.float64
+_LITTLE_ENDIAN = sys.byteorder == "little"
 
 
 # --------------------------------------------------------------------------------------------
@@ -189,24 +192,56 @@ def _adaptive_f(inter: torch.Tensor, pred_fg: torch.Tensor, n_fg: torch.Tensor) 
 
 # --------------------------------------------------------------------------------------------
 # uint8 path: one histogram per frame over (row side, col side, mask, value)
-def _hist_uint8(p: torch.Tensor, g: torch.Tensor, cy: torch.Tensor, cx: torch.Tensor) -> torch.Tensor:
-    """``hist[n, q, m, v]``: pixels of quadrant q (lt, rt, lb, rb), mask m, raw value v."""
-    n, h, w = p.shape
-    dev = p.device
-    idx = p.to(torch.int16)
-    idx += g.to(torch.int16) << 8
-    colside = (torch.arange(w, device=dev)[None, :] >= cx[:, None]).to(torch.int16) << 9  # (N, W)
-    idx += colside[:, None, :]
-    out = torch.zeros(n, 2, 1024, dtype=torch.int64, device=dev)
-    cys = cy.tolist()
-    for i in range(n):
-        c = min(cys[i], h)
-        if c > 0:
-            out[i, 0] = torch.bincount(idx[i, :c].reshape(-1), minlength=1024)
-        if c < h:
-            out[i, 1] = torch.bincount(idx[i, c:].reshape(-1), minlength=1024)
-    # (N, rowside, colside, mask, value) -> (N, quadrant, mask, value)
-    return out.view(n, 4, 2, 256)
+def _frame_hist_uint8(p: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+    """One frame: S-measure split (cy, cx) and ``hist[q, m, v]`` over quadrant q (lt, rt, lb, rb),
+    mask m and raw value v, from one pass: value and mask/column-side bytes are interleaved into
+    an int16 index (little-endian view), counted with ``bincount`` over the two row blocks."""
+    h, w = p.shape
+    cy, cx = _centroid_split(g[None])
+    cy, cx = int(cy), int(cx)
+    buf = torch.empty(h, w, 2, dtype=torch.uint8, device=p.device)
+    buf[..., 0].copy_(p)
+    side = torch.zeros(w, dtype=torch.uint8, device=p.device)
+    side[min(cx, w):] = 2
+    torch.add(g.view(torch.uint8), side, out=buf[..., 1])
+    idx = buf.view(torch.int16).view(h, w)
+    if not _LITTLE_ENDIAN:  # pragma: no cover
+        idx = p.to(torch.int16) + buf[..., 1].to(torch.int16) * 256
+    out = torch.zeros(2, 1024, dtype=torch.int64, device=p.device)
+    c = min(cy, h)
+    if c > 0:
+        out[0] = torch.bincount(idx[:c].reshape(-1), minlength=1024)
+    if c < h:
+        out[1] = torch.bincount(idx[c:].reshape(-1), minlength=1024)
+    # (rowside, colside, mask, value) -> (quadrant, mask, value)
+    return out.view(4, 2, 256), cy, cx
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _map_frames(fn, n: int, device: torch.device) -> list:
+    """``[fn(i) for i in range(n)]``, on CPU spread over ``torch.get_num_threads()`` Python threads.
+
+    torch releases the GIL inside ops, and ``bincount`` itself is single-threaded, so frames are
+    processed concurrently; results do not depend on the number of threads.
+    """
+    global _POOL
+    workers = torch.get_num_threads()
+    if device.type != "cpu" or n < 2 or workers < 2:
+        return [fn(i) for i in range(n)]
+    if _POOL is None or _POOL._max_workers != workers:
+        _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="salkd-metrics")
+    return list(_POOL.map(fn, range(n)))
+
+
+def _hist_uint8(p: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Batched ``_frame_hist_uint8``: ``hist (N, 4, 2, 256)``, ``cy (N,)``, ``cx (N,)``."""
+    res = _map_frames(lambda i: _frame_hist_uint8(p[i], g[i]), p.shape[0], p.device)
+    hist = torch.stack([r[0] for r in res])
+    cy = torch.tensor([r[1] for r in res], device=p.device)
+    cx = torch.tensor([r[2] for r in res], device=p.device)
+    return hist, cy, cx
 
 
 def _weighted_moments(hist: torch.Tensor, values: torch.Tensor):
@@ -230,8 +265,8 @@ def _stats_uint8(p: torch.Tensor, g: torch.Tensor) -> dict[str, torch.Tensor]:
     n, h, w = p.shape
     size = h * w
     dev = p.device
-    cy, cx = _centroid_split(g)
-    hist = _hist_uint8(p, g, cy, cx).to(_F64)  # (N, 4, 2, 256)
+    hist, cy, cx = _hist_uint8(p, g)
+    hist = hist.to(_F64)  # (N, 4, 2, 256)
     fg = hist[:, :, 1].sum(1)  # (N, 256)
     bg = hist[:, :, 0].sum(1)
     allv = fg + bg
