@@ -64,9 +64,17 @@ def cache_dir() -> Path:
     return _env_or("SALKD_CACHE", home() / ".cache")
 
 
-def figures_dir() -> Path:
-    """Regenerated tables and figures (committed for the ``quick`` profile)."""
-    return _env_or("SALKD_FIGURES", home() / "figures")
+def figures_dir(profile: str | None = None) -> Path:
+    """Regenerated tables and figures.
+
+    The committed ``figures/`` folder belongs to the ``quick`` profile (the default of
+    ``make reproduce``); other profiles write to ``<runs>/<profile>/figures`` so that a smoke or
+    real-data run never overwrites the committed figures.
+    """
+    base = _env_or("SALKD_FIGURES", home() / "figures")
+    if profile is None or profile == "quick":
+        return base
+    return runs_dir(profile) / "figures"
 
 
 def shared_data() -> Path:
