@@ -228,7 +228,7 @@ class _Progress:
 
 def run(models: Sequence[str | tuple[str, nn.Module]] | None = None, *, res: Sequence[int] | None = None,
         batch: Sequence[int] = DEFAULT_BATCH, runtimes: Sequence[str] | None = None, quick: bool = False,
-        threads: int | None = None, max_call_seconds: float = 15.0, seed: int = 0,
+        threads: int | None = None, max_call_seconds: float | None = None, seed: int = 0,
         peak: dict[str, float] | None = None, progress: bool = True) -> dict[str, Any]:
     """Run the benchmark; returns ``{"rows": [...], "peak": {...}, "machine": {...}, "speedup": {...}}``.
 
@@ -247,6 +247,9 @@ def run(models: Sequence[str | tuple[str, nn.Module]] | None = None, *, res: Seq
         runtimes.remove("eager")
     runtimes.insert(0, "eager")  # the reference, measured first
     min_time = 0.05 if quick else 1.0
+    if max_call_seconds is None:
+        max_call_seconds = 2.0 if quick else 15.0
+    load0 = rt.cpu_info().get("loadavg_1min")
     repeats = 2 if quick else 5
     peak = peak or rt.measure_peak(threads, quick=quick)
     specs = list(models) if models else _default_models()
@@ -259,7 +262,9 @@ def run(models: Sequence[str | tuple[str, nn.Module]] | None = None, *, res: Seq
                                peak, bar)
     finally:
         bar.close()
-    return {"rows": rows, "peak": peak, "machine": rt.cpu_info(), "speedup": _headline(rows),
+    machine = rt.cpu_info()
+    machine["loadavg_1min_start"] = load0
+    return {"rows": rows, "peak": peak, "machine": machine, "speedup": _headline(rows),
             "threads": threads, "quick": quick}
 
 
@@ -298,17 +303,21 @@ def _bench_one(spec: str | tuple[str, nn.Module], res: int, batches: Sequence[in
     runners: dict[str, rt.Runner] = {}
     try:
         for name in runtimes:
-            for b in batches:
+            sec_per_frame: float | None = None  # measured at the previous (smaller) batch
+            for b in sorted(batches):
                 row = {**base, "batch": b, "runtime": name, "status": note + "ok"}
                 bar.step(f"{label} {res} b{b} {name}")
                 p = _peak_for(name, peak)
+                est = None
                 if p is not None:
                     row["ceiling_fps"] = p * 1e9 / (2 * c["macs"]) if c["macs"] else float("nan")
                     est = b * 2 * c["macs"] / (0.3 * p * 1e9)
-                    if est > max_call_seconds:
-                        row["status"] = note + f"skipped: est. {est:.0f} s per batch > --max-call-seconds"
-                        rows.append(row)
-                        continue
+                if sec_per_frame is not None:
+                    est = b * sec_per_frame
+                if est is not None and est > max_call_seconds:
+                    row["status"] = note + f"skipped: est. {est:.0f} s per batch > --max-call-seconds"
+                    rows.append(row)
+                    continue
                 inputs = rt.example_inputs(model, res, b, seed=seed + 1)
                 try:
                     if name == "onnx_2proc":
@@ -334,6 +343,7 @@ def _bench_one(spec: str | tuple[str, nn.Module], res: int, batches: Sequence[in
                     rows.append(row)
                     continue
                 fps = b / sec
+                sec_per_frame = sec / b
                 row.update(ms_per_batch=sec * 1e3, fps=fps, gflops=fps * 2 * c["macs"] / 1e9)
                 if row.get("ceiling_fps"):
                     row["peak_frac"] = fps / row["ceiling_fps"]
@@ -450,9 +460,12 @@ def _markdown(result: dict[str, Any]) -> str:
         "",
         f"Machine: {mach.get('model', '?')}, {mach.get('cpus')} CPUs, ISA {', '.join(mach.get('flags', []))}, "
         f"CUDA: {mach.get('cuda') or 'none'}; torch {torch.__version__}; threads {result['threads']}"
-        f"{' (quick mode)' if result['quick'] else ''}.",
+        f"{' (quick mode)' if result['quick'] else ''}; 1-min load average at start/end "
+        f"{mach.get('loadavg_1min_start', float('nan')):.1f}/{mach.get('loadavg_1min', float('nan')):.1f} "
+        "(above the CPU count means other processes shared the cores and the FPS are low and noisy).",
         "",
-        f"Measured peak (GFLOP/s): fp32 matmul {peak['fp32_matmul']:.1f}, fp32 conv {peak['fp32_conv']:.1f}, "
+        f"Measured peak (GFLOP/s): fp32 torch matmul {peak['fp32_matmul']:.1f}, ONNX Runtime matmul "
+        f"{peak.get('fp32_ort_matmul', float('nan')):.1f}, fp32 conv {peak['fp32_conv']:.1f}, "
         f"bf16 matmul {peak['bf16_matmul']:.1f}, bf16 conv {peak['bf16_conv']:.1f}. "
         "`ceiling_fps` = peak / (2 x MACs); `peak_frac` = fps / ceiling_fps.",
         "",
@@ -502,8 +515,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="few iterations (tests, notebooks)")
     p.add_argument("--threads", type=int, default=None, help="torch / ONNX Runtime threads (default: all cores)")
     p.add_argument("--out", default="runs/bench", help="output folder (default runs/bench)")
-    p.add_argument("--max-call-seconds", type=float, default=15.0,
-                   help="skip configurations estimated slower than this per batch (default 15)")
+    p.add_argument("--max-call-seconds", type=float, default=None,
+                   help="skip configurations estimated slower than this per batch (default 15; 2 with --quick)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
@@ -531,9 +544,14 @@ def main(argv: list[str] | None = None) -> int:
     write_text(out / "bench_models.md", _markdown(result))
     write_json(out / "bench_models.json", {k: v for k, v in result.items() if k != "rows"})
     peak = result["peak"]
-    print(f"machine: {result['machine'].get('model', '?')}, threads {result['threads']}, "
-          f"ISA {','.join(result['machine'].get('flags', []))}")
-    print(f"peak GFLOP/s: fp32 {peak['fp32']:.1f} (matmul {peak['fp32_matmul']:.1f}, conv {peak['fp32_conv']:.1f}); "
+    mach = result["machine"]
+    print(f"machine: {mach.get('model', '?')}, threads {result['threads']}, ISA {','.join(mach.get('flags', []))}, "
+          f"load avg start/end {mach.get('loadavg_1min_start', float('nan')):.1f}/"
+          f"{mach.get('loadavg_1min', float('nan')):.1f}")
+    if max(mach.get("loadavg_1min_start") or 0, mach.get("loadavg_1min") or 0) > (mach.get("cpus") or 1) + 0.5:
+        print("warning: the machine was busy with other processes; FPS figures are low and noisy", file=sys.stderr)
+    print(f"peak GFLOP/s: fp32 {peak['fp32']:.1f} (torch matmul {peak['fp32_matmul']:.1f}, "
+          f"ORT matmul {peak.get('fp32_ort_matmul', float('nan')):.1f}, conv {peak['fp32_conv']:.1f}); "
           f"bf16 {peak['bf16']:.1f} (matmul {peak['bf16_matmul']:.1f}, conv {peak['bf16_conv']:.1f})")
     _print_table(result["rows"])
     papers = _paper_rows(result["rows"])

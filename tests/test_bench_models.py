@@ -1,0 +1,210 @@
+"""Tests of the deployment benchmark: cost counters, memory definition, runners, CLI outputs."""
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from salkd.bench import cost, runtime as rt
+from salkd.bench import models as bench
+
+
+class TinyPair(nn.Module):
+    """Stand-in for a frame-pair saliency net: two conv streams, fusion, deconv back to input size."""
+
+    input_kind = "pair"
+    stride = 2
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+        self.b = nn.Sequential(nn.Conv2d(6, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+        self.head = nn.Sequential(nn.Conv2d(8, 4, 1), nn.ReLU(), nn.ConvTranspose2d(4, 1, 4, 2, 1))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        if x.dim() != 4 or x.shape[1] != 3 or y.shape != x.shape:
+            raise ValueError(f"TinyPair: expected two (N, 3, H, W) tensors, got {tuple(x.shape)}, {tuple(y.shape)}")
+        return self.head(torch.cat([self.a(x), self.b(torch.cat([x, y], 1))], 1))
+
+
+class TinyFrame(nn.Module):
+    input_kind = "frame"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 1, 3, padding=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+# --- cost ------------------------------------------------------------------------------------
+def test_single_conv_params_and_macs_by_formula() -> None:
+    conv = nn.Conv2d(3, 8, kernel_size=3, padding=1, stride=2)
+    x = torch.rand(1, 3, 20, 20)
+    assert cost.count_params(conv) == 8 * 3 * 3 * 3 + 8
+    expected = 8 * 10 * 10 * 3 * 3 * 3  # output elements x (C_in x k x k)
+    assert cost.macs_hooks(conv, x) == expected
+    assert cost.macs_flop_counter(conv, x) == expected
+
+
+def test_grouped_and_transposed_conv_formulas() -> None:
+    dw = nn.Conv2d(8, 8, 3, padding=1, groups=8, bias=False)
+    x = torch.rand(2, 8, 6, 6)
+    assert cost.macs_hooks(dw, x) == 2 * 8 * 6 * 6 * 9
+    up = nn.ConvTranspose2d(4, 2, 4, stride=2, padding=1)
+    y = torch.rand(1, 4, 5, 5)
+    assert cost.macs_hooks(up, y) == 4 * 5 * 5 * 2 * 16  # every input pixel scatters one kernel per out channel
+    assert cost.macs_flop_counter(up, y) == cost.macs_hooks(up, y)
+
+
+@pytest.mark.parametrize("net", [TinyPair(), nn.Sequential(nn.Conv2d(3, 5, 3), nn.Flatten(), nn.Linear(5 * 6 * 6, 7))])
+def test_two_mac_counters_agree(net: nn.Module) -> None:
+    if isinstance(net, TinyPair):
+        args = (torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16))
+    else:
+        args = (torch.rand(1, 3, 8, 8),)
+    a, b = cost.macs_hooks(net, args), cost.macs_flop_counter(net, args)
+    assert a == b > 0
+
+
+def test_activation_peak_definition_on_tiny_net() -> None:
+    # input (3 ch) stays live; conv1 out (8 ch) and conv2 out (4 ch) coexist at the peak
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 4, 3, padding=1), nn.Conv2d(4, 1, 1))
+    x = torch.rand(1, 3, 16, 16)
+    px = 16 * 16 * 4
+    assert cost.activation_peak_bytes(net, x) == (3 + 8 + 4) * px
+    assert cost.activation_sum_bytes(net, x) == (3 + 8 + 4 + 1) * px
+    c = cost.model_cost(net, x)
+    assert c.mem_mb == pytest.approx((cost.count_params(net) * 4 + (3 + 8 + 4) * px) / cost.MB)
+
+
+def test_inplace_relu_shares_storage() -> None:
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(8, 2, 1))
+    x = torch.rand(1, 3, 8, 8)
+    assert cost.activation_peak_bytes(net, x) == (3 + 8 + 2) * 8 * 8 * 4
+
+
+def test_model_cost_rejects_batch() -> None:
+    with pytest.raises(ValueError, match="batch-1"):
+        cost.model_cost(TinyFrame(), torch.rand(2, 3, 8, 8))
+
+
+# --- runners ---------------------------------------------------------------------------------
+def test_example_inputs_structured_and_deterministic() -> None:
+    m = TinyPair()
+    a1, b1 = rt.example_inputs(m, 32, 3, seed=5)
+    a2, _ = rt.example_inputs(m, 32, 3, seed=5)
+    assert a1.shape == b1.shape == (3, 3, 32, 32)
+    assert torch.equal(a1, a2)
+    assert 0 <= float(a1.min()) and float(a1.max()) <= 1
+    assert not torch.equal(a1, b1)  # the blobs moved between the frames (or at least differ)
+
+
+@pytest.mark.parametrize("runtime", ["eager", "cl", "bf16_cl", "onnx"])
+def test_runner_matches_eager(runtime: str) -> None:
+    torch.manual_seed(0)
+    m = TinyPair().eval()
+    x, y = rt.example_inputs(m, 16, 4, seed=1)
+    with torch.inference_mode():
+        ref = m(x, y).numpy()
+    runner = rt.make_runner(m, runtime, res=16, batch=4, threads=1)
+    try:
+        out = runner(x.numpy(), y.numpy())
+    finally:
+        runner.close()
+    assert out.shape == ref.shape and out.dtype == np.float32
+    tol = 5e-2 if runtime == "bf16_cl" else 1e-4
+    assert np.max(np.abs(out - ref)) < tol
+
+
+def test_runner_rejects_bad_inputs() -> None:
+    m = TinyPair().eval()
+    runner = rt.make_runner(m, "onnx", res=16, batch=2, threads=1)
+    x, y = rt.example_inputs(m, 16, 2)
+    try:
+        with pytest.raises(ValueError, match="2 input"):
+            runner(x)
+        with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
+            runner(x[:, :2], y[:, :2])
+        with pytest.raises(ValueError, match="16x16"):
+            runner(*rt.example_inputs(m, 32, 2))
+        bad = x.clone()
+        bad[0, 0, 0, 0] = float("nan")
+        with pytest.raises(ValueError, match="NaN"):
+            runner(bad, y)
+    finally:
+        runner.close()
+    with pytest.raises(ValueError, match="unknown runtime"):
+        rt.make_runner(m, "tpu")
+
+
+def test_time_call_counts_calls() -> None:
+    calls = []
+    t = rt.time_call(lambda: calls.append(1), (), min_time=0.01, repeats=2, warmup=1)
+    assert t["calls"] >= 2 and len(calls) >= t["calls"] + 2
+    assert t["sec_per_call"] > 0
+
+
+# --- fidelity + CLI --------------------------------------------------------------------------
+def test_fidelity_zero_for_identical_and_positive_for_different() -> None:
+    rng = np.random.default_rng(0)
+    ref = rng.normal(size=(3, 1, 16, 16)).astype(np.float32)
+    same = bench.fidelity(ref, ref.copy())
+    assert same["d_nss"] == 0 and same["d_maxf"] == 0 and same["max_abs_diff"] == 0
+    other = bench.fidelity(ref, rng.normal(size=ref.shape).astype(np.float32))
+    assert other["d_nss"] > 1e-3 and other["d_maxf"] > 1e-3
+
+
+def test_parse_model_spec() -> None:
+    assert bench.parse_model_spec("fastvsod[backbone=resnet18,width=0.5]") == (
+        "fastvsod", {"backbone": "resnet18", "width": 0.5})
+    assert bench.parse_model_spec("skd_st") == ("skd_st", {})
+    with pytest.raises(ValueError):
+        bench.parse_model_spec("x[a]")
+
+
+@pytest.fixture()
+def tiny_registered() -> str:
+    from salkd.models import names, registry
+
+    names()  # populate the registry before adding the stand-in
+    registry.register("bench_tiny_pair")(lambda **kw: TinyPair())
+    yield "bench_tiny_pair"
+    registry._REGISTRY.pop("bench_tiny_pair", None)
+
+
+def test_main_quick_writes_csv_markdown_and_speedup(tmp_path, capsys, tiny_registered: str) -> None:
+    code = bench.main(["--quick", "--models", tiny_registered, "--res", "16", "--batch", "1", "4",
+                       "--runtimes", "eager", "cl", "onnx", "--threads", "1", "--out", str(tmp_path),
+                       "--no-progress"])
+    assert code == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("speedup ") and lines[-1].endswith("x")
+    float(lines[-1].split()[1][:-1])
+    with open(tmp_path / "bench_models.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert set(bench.COLUMNS) <= set(rows[0])
+    assert {(r["runtime"], r["batch"]) for r in rows} == {(r, b) for r in ("eager", "cl", "onnx") for b in ("1", "4")}
+    assert all(r["status"] == "ok" for r in rows)
+    assert all(float(r["fps"]) > 0 for r in rows)
+    assert rows[0]["params"] == str(cost.count_params(TinyPair()))
+    assert all(r["accurate"] == "True" for r in rows)
+    md = (tmp_path / "bench_models.md").read_text()
+    assert "| model | res | batch | runtime |" in md and "speedup_vs_eager" in md
+
+
+def test_main_reports_model_errors(tmp_path, capsys) -> None:
+    code = bench.main(["--quick", "--models", "no_such_model", "--res", "16", "--batch", "1",
+                       "--runtimes", "eager", "--out", str(tmp_path), "--no-progress"])
+    assert code == 0
+    captured = capsys.readouterr()
+    assert "unknown model" in captured.err
+    assert captured.out.strip().splitlines()[-1] == "speedup nanx"
+
+
+def test_main_rejects_unknown_runtime(tmp_path) -> None:
+    assert bench.main(["--quick", "--runtimes", "tpu", "--out", str(tmp_path)]) == 2
