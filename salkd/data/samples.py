@@ -16,8 +16,10 @@ Joint augmentation (``augment=True``): one random affine per item — crop of 80
 identically to both frames and every label and extra of both, bilinear with reflected borders
 (fixation maps: nearest, so they stay binary). Flow vectors are transformed with the affine's
 linear part: a flip negates x, a rotation rotates the vectors, the crop zoom scales them, so the
-flow stays in pixels of the output grid. Randomness (augmentation and the pair offset) comes from
-``numpy.random.default_rng([seed, epoch, index])``: deterministic, and ``set_epoch(e)`` changes it.
+flow stays in pixels of the output grid. Randomness (augmentation and the pair offset) is a
+function of (seed, epoch, index): item ``index`` uses row ``index`` of a uniform table drawn from
+``numpy.random.default_rng([seed, epoch])`` (one draw per epoch instead of one generator per item,
+which cost more than the warps); ``set_epoch(e)`` changes it. Same in every DataLoader worker.
 """
 from __future__ import annotations
 
@@ -31,26 +33,32 @@ import torch
 from .imageio import DatasetError
 from .lowres import LowResCache
 
-__all__ = ["FrameDataset", "FramePairDataset", "random_affine", "warp"]
+__all__ = ["FrameDataset", "FramePairDataset", "affine_from_uniforms", "random_affine", "warp"]
 
 _RESERVED = {"frame", "label", "next", "label_next", "video", "t", "t_next", "has_label_next"}
 
 
-def random_affine(rng: np.random.Generator, h: int, w: int, *, min_crop: float = 0.8,
-                  max_angle: float = 10.0, flip_p: float = 0.5) -> np.ndarray:
-    """A 2x3 forward affine (input pixel -> output pixel) = flip . rotate . crop-and-resize."""
-    s = rng.uniform(min_crop, 1.0)
+def affine_from_uniforms(u: Sequence[float], h: int, w: int, *, min_crop: float = 0.8,
+                         max_angle: float = 10.0, flip_p: float = 0.5) -> np.ndarray:
+    """A 2x3 forward affine (input pixel -> output pixel) = flip . rotate . crop-and-resize,
+    from five uniforms in [0, 1): crop scale, crop x, crop y, angle, flip."""
+    s = min_crop + (1.0 - min_crop) * float(u[0])
     cw, ch = s * w, s * h
-    x0, y0 = rng.uniform(0, w - cw), rng.uniform(0, h - ch)
+    x0, y0 = float(u[1]) * (w - cw), float(u[2]) * (h - ch)
     crop = np.array([[1 / s, 0, -x0 / s], [0, 1 / s, -y0 / s], [0, 0, 1]])
-    ang = math.radians(rng.uniform(-max_angle, max_angle))
+    ang = math.radians((2 * float(u[3]) - 1) * max_angle)
     cx, cy = (w - 1) / 2, (h - 1) / 2
     c, si = math.cos(ang), math.sin(ang)
     rot = np.array([[c, -si, cx - c * cx + si * cy], [si, c, cy - si * cx - c * cy], [0, 0, 1]])
     flip = np.eye(3)
-    if rng.uniform() < flip_p:
+    if float(u[4]) < flip_p:
         flip = np.array([[-1, 0, w - 1], [0, 1, 0], [0, 0, 1]], float)
     return (flip @ rot @ crop)[:2]
+
+
+def random_affine(rng: np.random.Generator, h: int, w: int, **kw) -> np.ndarray:
+    """:func:`affine_from_uniforms` with uniforms drawn from ``rng``."""
+    return affine_from_uniforms(rng.random(5), h, w, **kw)
 
 
 def warp(arr: np.ndarray, m: np.ndarray, *, nearest: bool = False, vectors: bool = False) -> np.ndarray:
@@ -100,6 +108,8 @@ class _CacheDataset(torch.utils.data.Dataset):
                                        f"({T}, {h}, {w}) or ({T}, {h}, {w}, 2) for flow")
                 arrs.append(a)
             self.extra[name] = arrs
+        self._table_epoch: int | None = None
+        self._table = np.zeros((0, 6))
         self.items: list[tuple[int, int]] = []
         for vi, arrs in enumerate(self._arrays):
             T = arrs["frames"].shape[0]
@@ -113,33 +123,65 @@ class _CacheDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
-    def _rng(self, index: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, self.epoch, index])
+    def _uniforms(self, index: int) -> np.ndarray:
+        """Six uniforms for item ``index``: row ``index`` of a table drawn once per epoch from
+        ``default_rng([seed, epoch])`` (cheap, and a function of (seed, epoch, index) only)."""
+        if self._table_epoch != self.epoch:
+            self._table = np.random.default_rng([self.seed, self.epoch]).random((len(self.items), 6))
+            self._table_epoch = self.epoch
+        return self._table[index]
 
-    def _maps(self, vi: int, t: int, m: np.ndarray | None, suffix: str) -> dict[str, torch.Tensor]:
+    def _maps(self, vi: int, frames: Sequence[tuple[int, str]], m: np.ndarray | None) -> dict[str, torch.Tensor]:
+        """Tensors of frames ``[(t, suffix), ...]`` of video ``vi``. All bilinear maps of all the
+        frames (RGB, mask/density label, scalar extras) are packed into one HxWxC float32 buffer,
+        scaled and, with an affine ``m``, warped in a single call (identical sampling for all)."""
         arrs = self._arrays[vi]
-        out = {}
-        frame = np.asarray(arrs["frames"][t], dtype=np.float32) * np.float32(1 / 255)
-        if m is not None:
-            frame = warp(frame, m)
-        out["frame" if suffix == "" else "next"] = torch.from_numpy(np.ascontiguousarray(frame.transpose(2, 0, 1)))
-        if self.label is not None:
-            lab = np.asarray(arrs[self.label][t], dtype=np.float32)
-            if self.label != "fixation":
-                lab *= np.float32(1 / 255)
-            if m is not None:
-                lab = warp(lab, m, nearest=self.label == "fixation")
-            out["label" + suffix] = torch.from_numpy(lab[None])
-        for name, per in self.extra.items():
-            a = per[vi][t]
-            flow = a.ndim == 3
-            x = np.asarray(a, dtype=np.float32)
-            if a.dtype == np.uint8:
-                x = x * np.float32(1 / 255)
-            if m is not None:
-                x = warp(x, m, vectors=flow)
-            x = x.transpose(2, 0, 1) if flow else x[None]
-            out[name + suffix] = torch.from_numpy(np.ascontiguousarray(x))
+        h, w = self.cache.size
+        packed: list[tuple[str, np.ndarray, int, float]] = []  # key, source, channels, scale
+        special: list[tuple[str, np.ndarray, bool, bool]] = []  # key, HxWxC float32, nearest, vectors
+        for t, suffix in frames:
+            packed.append(("frame" if suffix == "" else "next", arrs["frames"][t], 3, 1 / 255))
+            if self.label == "fixation":
+                special.append(("label" + suffix, np.asarray(arrs["fixation"][t], np.float32)[..., None], True, False))
+            elif self.label is not None:
+                packed.append(("label" + suffix, arrs[self.label][t], 1, 1 / 255))
+            for name, per in self.extra.items():
+                a = per[vi][t]
+                if a.ndim == 3:  # flow (h, w, 2)
+                    special.append((name + suffix, np.asarray(a, np.float32), False, True))
+                else:
+                    packed.append((name + suffix, a, 1, 1 / 255 if a.dtype == np.uint8 else 1.0))
+        out: dict[str, torch.Tensor] = {}
+        if m is None:  # no augmentation: convert each map directly (faster than packing)
+            for key, src, c, sc in packed:
+                x = np.asarray(src, dtype=np.float32)
+                if sc != 1.0:
+                    x = x * np.float32(sc)
+                out[key] = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)) if c > 1 else x[None])
+            for key, x, _, _ in special:
+                out[key] = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
+            return out
+        C = sum(c for _, _, c, _ in packed)
+        buf = np.empty((h, w, C), np.float32)
+        scale = np.empty(C, np.float32)
+        k = 0
+        for _, src, c, sc in packed:
+            if c == 1:
+                buf[..., k] = src
+            else:
+                buf[..., k:k + c] = src
+            scale[k:k + c] = sc
+            k += c
+        buf *= scale
+        buf = warp(buf, m)
+        chw = np.ascontiguousarray(buf.transpose(2, 0, 1))
+        k = 0
+        for key, _, c, _ in packed:
+            out[key] = torch.from_numpy(chw[k:k + c])
+            k += c
+        for key, x, nearest, vectors in special:
+            x = warp(x, m, nearest=nearest, vectors=vectors)
+            out[key] = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
         return out
 
 
@@ -159,8 +201,8 @@ class FrameDataset(_CacheDataset):
         m = None
         if self.augment:
             h, w = self.cache.size
-            m = random_affine(self._rng(index), h, w)
-        item = self._maps(vi, t, m, "")
+            m = affine_from_uniforms(self._uniforms(index), h, w)
+        item = self._maps(vi, [(t, "")], m)
         item.update(video=vi, t=t)
         return item
 
@@ -189,10 +231,9 @@ class FramePairDataset(_CacheDataset):
             raise ValueError(f"offsets must be non-empty and non-zero, got {offsets}")
         self.offsets = offsets
 
-    def pick_next(self, index: int, rng: np.random.Generator | None = None) -> int:
+    def pick_next(self, index: int) -> int:
         """The partner frame index ``t_next`` for item ``index`` (deterministic per seed/epoch)."""
         vi, t = self.items[index]
-        rng = rng if rng is not None else self._rng(index)
         arrs = self._arrays[vi]
         T = arrs["frames"].shape[0]
         inside = [t + o for o in self.offsets if 0 <= t + o < T]
@@ -204,18 +245,16 @@ class FramePairDataset(_CacheDataset):
             inside = labelled or inside
         if not inside:
             return t
-        return int(inside[int(rng.integers(len(inside)))])
+        return int(inside[min(int(self._uniforms(index)[5] * len(inside)), len(inside) - 1)])
 
     def __getitem__(self, index: int) -> dict:
         vi, t = self.items[index]
-        rng = self._rng(index)
-        tn = self.pick_next(index, rng)
+        tn = self.pick_next(index)
         m = None
         if self.augment:
             h, w = self.cache.size
-            m = random_affine(rng, h, w)
-        item = self._maps(vi, t, m, "")
-        item.update(self._maps(vi, tn, m, "_next"))
+            m = affine_from_uniforms(self._uniforms(index), h, w)
+        item = self._maps(vi, [(t, ""), (tn, "_next")], m)
         if self.label is not None:
             item["has_label_next"] = int(bool(self._arrays[vi][f"has_{self.label}"][tn]))
         item.update(video=vi, t=t, t_next=tn)
