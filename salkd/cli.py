@@ -1,0 +1,194 @@
+"""The ``salkd`` command: reproduce | synth | train | evaluate | bench | export | predict."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "build_parser"]
+
+
+def _kv(items: list[str] | None, what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for it in items or []:
+        if "=" not in it:
+            raise SystemExit(f"{what} expects KEY=VALUE, got {it!r}")
+        k, v = it.split("=", 1)
+        out[k.strip()] = v
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from salkd.config import profile_names
+    from salkd.stages import STAGES
+
+    p = argparse.ArgumentParser(prog="salkd", description="Spatiotemporal knowledge distillation for video "
+                                "saliency: reproducible paper notebooks (skd, uvanet, fastvsod).")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    r = sub.add_parser("reproduce", help="run the notebooks in order with papermill")
+    r.add_argument("--profile", default="quick", choices=profile_names(), help="size of the pipeline (default quick)")
+    r.add_argument("--data", action="append", metavar="TASK=PATH",
+                   help="dataset path per task: fixation=PATH and/or vsod=PATH (repeatable)")
+    r.add_argument("--out", default=None, help="runs root (default runs/)")
+    r.add_argument("--only", nargs="+", default=None, metavar="NAME", help="run only these notebooks (e.g. 00_data)")
+    r.add_argument("--force", action="store_true", help="rerun notebooks even when their stamps are current")
+    r.add_argument("--timeout", type=int, default=3600, help="per-cell timeout in seconds (default 3600)")
+
+    s = sub.add_parser("synth", help="write a synthetic dataset")
+    s.add_argument("root", help="output folder")
+    s.add_argument("--kind", choices=["vsod", "fixation"], required=True)
+    s.add_argument("--videos", type=int, default=100)
+    s.add_argument("--frames", type=int, default=32)
+    s.add_argument("--size", type=int, nargs=2, default=[256, 256], metavar=("H", "W"))
+    s.add_argument("--style", choices=["aerial", "ground"], default="aerial")
+    s.add_argument("--seed", type=int, default=0)
+
+    t = sub.add_parser("train", help="run one stage (and the upstream stages it needs)")
+    t.add_argument("stage", choices=STAGES)
+    t.add_argument("--profile", default=None, choices=profile_names(), help="default $SALKD_PROFILE or quick")
+    t.add_argument("--config", default=None, help="a JSON file of dotted overrides, e.g. {\"skd.mu\": 0.3}")
+    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a profile key (repeatable)")
+    t.add_argument("--data", action="append", metavar="TASK=PATH", help="fixation=PATH and/or vsod=PATH")
+    t.add_argument("--out", default=None, help="runs root (default runs/)")
+    t.add_argument("--arg", action="append", metavar="KEY=VALUE",
+                   help="a stage argument, e.g. res=32, mu=0.3, teacher=salnet, block=mb, fusion=add, fe=test")
+    t.add_argument("--seed", type=int, default=None)
+    t.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:1")
+    t.add_argument("--force", action="store_true", help="retrain complete runs")
+    t.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    e = sub.add_parser("evaluate", help="metrics of a run folder on a dataset")
+    e.add_argument("run", help="a run folder runs/<profile>/<stage>/<name>")
+    e.add_argument("--data", required=True, help="a dataset folder in any supported layout")
+    e.add_argument("--split", default=None, help="train | val | test (if the dataset has splits)")
+    e.add_argument("--res", type=int, default=None, help="input resolution (default: the run's)")
+    e.add_argument("--output", default=None, help="which output of a multi-output model (spatial | temporal)")
+    e.add_argument("--device", default="auto")
+    e.add_argument("--max-frames", type=int, default=None, help="frames per video (evenly spaced)")
+    e.add_argument("--csv", default=None, help="also write the table here")
+
+    b = sub.add_parser("bench", help="benchmarks: metrics | models (options after the name)")
+    b.add_argument("name", choices=["metrics", "models"])
+    b.add_argument("rest", nargs=argparse.REMAINDER)
+
+    x = sub.add_parser("export", help="export a model to ONNX and check it against PyTorch")
+    x.add_argument("model", help="a registry name (e.g. skd_st) or a run folder")
+    x.add_argument("--checkpoint", default=None, help="a checkpoint file or run folder with the weights")
+    x.add_argument("--res", type=int, default=64)
+    x.add_argument("--out", required=True, help="the .onnx file to write")
+    x.add_argument("--atol", type=float, default=1e-4)
+
+    pr = sub.add_parser("predict", help="run a trained student on a video file or a frame folder")
+    pr.add_argument("source", help="a video file (any OpenCV-readable format) or a folder of frames")
+    pr.add_argument("--run", required=True, help="the run folder of a trained model")
+    pr.add_argument("--res", type=int, default=None, help="input resolution (default: the run's)")
+    pr.add_argument("--out", required=True, help="the overlay video to write (.mp4)")
+    pr.add_argument("--device", default="auto")
+    pr.add_argument("--batch", type=int, default=32)
+    return p
+
+
+def _data_map(items: list[str] | None) -> dict[str, str]:
+    d = _kv(items, "--data")
+    bad = set(d) - {"fixation", "vsod"}
+    if bad:
+        raise SystemExit(f"--data takes fixation=PATH or vsod=PATH, not {sorted(bad)}")
+    return d
+
+
+def _cmd_train(a: argparse.Namespace) -> int:
+    from salkd.config import default_profile, parse_value
+    from salkd.stages import Context, run_stage
+
+    overrides: dict[str, Any] = {}
+    if a.config:
+        overrides.update(json.loads(Path(a.config).read_text()))
+    overrides.update(_kv(a.set, "--set"))
+    ctx = Context(profile=a.profile or default_profile(), data=_data_map(a.data) or None, runs=a.out,
+                  overrides=overrides, seed=a.seed, device=a.device, force=a.force, progress=not a.quiet)
+    kw = {k: parse_value(v) for k, v in _kv(a.arg, "--arg").items()}
+    out = run_stage(ctx, a.stage, **kw)
+    print(json.dumps(out, indent=2, default=str) if isinstance(out, dict) else out)
+    return 0
+
+
+def _cmd_evaluate(a: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from salkd.data import open_dataset
+    from salkd.evaluate import evaluate
+    from salkd.runs import read_json
+
+    res = a.res or read_json(Path(a.run) / "config.json")["res"]
+    df = evaluate(a.run, open_dataset(a.data, split=a.split), res, device=a.device, output=a.output,
+                  max_frames_per_video=a.max_frames)
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(df)
+    if a.csv:
+        from salkd.atomic import write_text
+
+        write_text(a.csv, df.to_csv())
+    return 0
+
+
+def _cmd_export(a: argparse.Namespace) -> int:
+    from salkd.export import export_onnx
+    from salkd.models import build, from_run, load_state_checked, read_state_dict
+
+    if Path(a.model).is_dir():
+        model = from_run(a.model)
+    else:
+        model = build(a.model)
+        if a.checkpoint:
+            ck = Path(a.checkpoint)
+            if ck.is_dir():
+                model = from_run(ck)
+            else:
+                load_state_checked(model, read_state_dict(ck), source=str(ck))
+    if hasattr(model, "deploy"):
+        model = model.deploy()
+    rep = export_onnx(model.eval(), a.out, res=a.res, atol=a.atol)
+    print(json.dumps(rep, indent=2, default=str))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = build_parser().parse_args(argv)
+    if a.cmd == "reproduce":
+        from salkd.reproduce import reproduce
+
+        d = _data_map(a.data)
+        return int(reproduce(a.profile, data_fixation=d.get("fixation"), data_vsod=d.get("vsod"), out=a.out,
+                             only=a.only, force=a.force, timeout=a.timeout) or 0)
+    if a.cmd == "synth":
+        from salkd.data.synthetic import make_dataset
+
+        root = make_dataset(a.root, kind=a.kind, n_videos=a.videos, n_frames=a.frames, size=tuple(a.size),
+                            style=a.style, seed=a.seed)
+        print(root)
+        return 0
+    if a.cmd == "train":
+        return _cmd_train(a)
+    if a.cmd == "evaluate":
+        return _cmd_evaluate(a)
+    if a.cmd == "bench":
+        from salkd.bench.__main__ import main as bench_main
+
+        return bench_main([a.name, *a.rest])
+    if a.cmd == "export":
+        return _cmd_export(a)
+    if a.cmd == "predict":
+        from salkd.predict import predict_video
+
+        rep = predict_video(a.source, a.run, a.out, res=a.res, device=a.device, batch_size=a.batch)
+        print(f"{rep['frames']} frames at {rep['res'][0]}x{rep['res'][1]}: network {rep['net_fps']:.0f} frames/s, "
+              f"end to end {rep['end_to_end_fps']:.0f} frames/s -> {rep['video']} (maps in {rep['maps']})")
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Integration: every stage runs a few steps on tiny synthetic data (smoke profile), the loss falls,
+metrics are produced, and a complete run is reused. The runs land in the test session's runs root,
+where the smoke notebooks find and reuse them."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salkd import stages as S
+from salkd.runs import is_complete
+
+
+@pytest.fixture(scope="module")
+def ctx() -> S.Context:
+    return S.Context(profile="smoke", progress=False)
+
+
+@pytest.fixture(scope="module")
+def teachers(ctx: S.Context) -> dict[str, Path]:
+    return S.train_teachers(ctx)
+
+
+def _losses(run: Path) -> list[float]:
+    return pd.read_csv(run / "history.csv")["train_loss"].tolist()
+
+
+def _assert_trained(run: Path, metric: str = "nss") -> None:
+    assert is_complete(run), run
+    losses = _losses(run)
+    assert len(losses) >= 2 and losses[-1] < losses[0], (run.name, losses)
+    m = json.loads((run / "metrics.json").read_text())
+    assert np.isfinite(m[metric]), m
+    cfg = json.loads((run / "config.json").read_text())
+    assert cfg["model"]["name"] and cfg["profile"] == "smoke"
+
+
+def test_teachers_train_and_their_knowledge_is_cached(ctx: S.Context, teachers: dict[str, Path]) -> None:
+    assert set(teachers) == {"dva", "tsnet"}
+    for run in teachers.values():
+        _assert_trained(run)
+    maps = S.teacher_knowledge(ctx, teachers["dva"], 32)
+    cache = ctx.cache("fixation", "train", 32)
+    assert set(maps) == set(cache.videos)
+    v = cache.videos[0]
+    assert maps[v].shape == (cache.n_frames(v), 32, 32) and maps[v].dtype == np.uint8
+    again = S.teacher_knowledge(ctx, teachers["dva"], 32)  # read back from the cache
+    assert np.array_equal(again[v], maps[v])
+
+
+def test_skd_students_and_spatiotemporal_model(ctx: S.Context, teachers: dict[str, Path]) -> None:
+    students = S.skd_students(ctx, teachers["dva"], teachers["tsnet"])
+    for run in students.values():
+        _assert_trained(run)
+    st = S.skd_st(ctx, students["spatial"], students["temporal"])
+    _assert_trained(st)
+    df = S.evaluate_run(ctx, st, "test")
+    assert "overall" in df.index and np.isfinite(df.loc["overall", "nss"])
+    scratch = S.skd_st(ctx, None, None, init="scratch")
+    assert is_complete(scratch) and scratch != st
+
+
+def test_uvanet_student_and_spatiotemporal_net(ctx: S.Context, teachers: dict[str, Path]) -> None:
+    student = S.uva_student(ctx, teachers["dva"], teachers["tsnet"])
+    _assert_trained(student)
+    st = S.uva_st(ctx, student)
+    _assert_trained(st)
+    df = S.evaluate_run(ctx, student, "test", output="temporal")
+    assert np.isfinite(df.loc["overall", "cc"])
+
+
+def test_fastvsod_stages(ctx: S.Context) -> None:
+    s1 = S.fastvsod_stage1(ctx)
+    _assert_trained(s1, "max_f")
+    full = S.fastvsod_stage2(ctx, s1)
+    assert is_complete(full)
+    fe_t = S.fastvsod_stage2(ctx, s1, td=False, fe="test", fusion="add")
+    df = S.evaluate_run(ctx, fe_t, "test")
+    assert 0.0 <= df.loc["overall", "max_f"] <= 1.0
+
+
+def test_cli_train_reuses_the_complete_stage(ctx: S.Context, teachers: dict[str, Path]) -> None:
+    out = subprocess.run([sys.executable, "-m", "salkd.cli", "train", "teachers", "--profile", "smoke", "--quiet"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert str(teachers["dva"]) in out.stdout
+
+
+def test_unknown_override_is_refused() -> None:
+    with pytest.raises(KeyError, match="unknown config key"):
+        S.Context(profile="smoke", overrides={"skd.muu": 0.3})
