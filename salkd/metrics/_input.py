@@ -5,6 +5,7 @@ numpy arrays, CPU tensors and CUDA tensors go through one code path.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -46,15 +47,17 @@ def as_batch(x: Any, name: str) -> torch.Tensor:
 
 
 def check_finite(t: torch.Tensor, name: str) -> None:
-    """Raise if a float tensor holds NaN or inf."""
-    if t.is_floating_point() and not bool(torch.isfinite(t).all()):
-        raise MetricInputError(f"{name}: contains NaN or inf")
+    """Raise if a float tensor holds NaN or inf (one min/max pass: NaN and inf propagate)."""
+    if t.is_floating_point() and t.numel():
+        lo, hi = torch.aminmax(t)
+        if not (math.isfinite(float(lo)) and math.isfinite(float(hi))):
+            raise MetricInputError(f"{name}: contains NaN or inf")
 
 
 def check_unit_range(t: torch.Tensor, name: str) -> None:
     """Raise if a float tensor has values outside [0, 1] (uint8 and bool are always fine)."""
     if t.is_floating_point():
-        lo, hi = float(t.min()), float(t.max())
+        lo, hi = (float(v) for v in torch.aminmax(t))
         if lo < 0.0 or hi > 1.0:
             raise MetricInputError(
                 f"{name}: float values must lie in [0, 1], got range [{lo:.6g}, {hi:.6g}] "

@@ -115,6 +115,14 @@ def as_tensor_2or3(other: Any, n: int, h: int, w: int) -> torch.Tensor:
     return t
 
 
+def _flat_nonzero(mask: torch.Tensor) -> torch.Tensor:
+    """Flat indices of the true entries, row-major (numpy's ``flatnonzero`` on CPU: much faster
+    than ``torch.nonzero`` there)."""
+    if mask.device.type == "cpu":
+        return torch.from_numpy(np.flatnonzero(mask.reshape(-1).numpy()))
+    return torch.nonzero(mask.reshape(-1)).reshape(-1)
+
+
 def _minmax(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-frame min-max normalisation of ``(N, P)``; returns (normalized, is_constant)."""
     lo = x.amin(1, keepdim=True)
@@ -177,86 +185,107 @@ def fixation_frame_metrics(
     nfix_l = nfix.tolist()
     out = {k: torch.full((n,), nan, dtype=_F64, device=dev) for k in FIXATION_KEYS}
     rngs = [frame_rng(seed, first_frame_index + i) for i in range(n)]
-
-    # --- AUC-Judd (jittered, then min-max normalized)
-    jit = torch.from_numpy(np.stack([r.random(npix) for r in rngs])).to(dev)
-    sj, _ = _minmax(pf + jit * JITTER_SCALE)
-    snorm, const = _minmax(pf)
+    lo, hi = torch.aminmax(pf, dim=1)
+    const = hi == lo
     const_l = const.tolist()
+    span = torch.where(const, torch.ones_like(hi), hi - lo)
+    fix_idx = [_flat_nonzero(ff[i]) for i in range(n)]
+
+    # --- AUC-Judd. Min-max normalisation is monotone, so counting S >= t on the jittered map
+    # before normalising gives MIT's counts (up to values the normalisation would round together).
+    jit = torch.from_numpy(np.stack([r.random(npix) for r in rngs])).to(dev)
+    sj = jit.mul_(JITTER_SCALE).add_(pf)  # in place: large temporaries cost page faults
     kmax = max(max(nfix_l), 1)
     thr = torch.full((n, kmax), float("inf"), dtype=_F64, device=dev)
     for i in range(n):
         if nfix_l[i]:
-            thr[i, : nfix_l[i]] = torch.sort(sj[i][ff[i]]).values
-    b = torch.searchsorted(thr, sj.contiguous(), right=True)  # thresholds <= value
+            thr[i, : nfix_l[i]] = torch.sort(sj[i][fix_idx[i]]).values
     for i in range(n):
         nf = nfix_l[i]
         if nf == 0 or const_l[i] or nf == npix:
             continue
-        cnt = torch.bincount(b[i], minlength=kmax + 1)[: nf + 1].to(_F64)
-        above = cnt.flip(0).cumsum(0).flip(0)[1:]  # above[j] = #{S >= thr_asc[j]}
-        above_desc = above.flip(0)  # for thresholds in descending order, i = 1..nf
+        t_asc = thr[i, :nf]
+        if nf <= 64:  # few fixations (the usual case): one comparison pass per threshold
+            above = torch.stack([(sj[i] >= t).sum() for t in t_asc]).to(_F64)
+        else:
+            srt = torch.sort(sj[i]).values
+            above = (npix - torch.searchsorted(srt, t_asc, right=False)).to(_F64)
         ii = torch.arange(1, nf + 1, device=dev, dtype=_F64)
-        tp = torch.cat([torch.zeros(1, dtype=_F64, device=dev), ii / nf, torch.ones(1, dtype=_F64, device=dev)])
-        fpv = (above_desc - ii) / (npix - nf)
-        fp = torch.cat([torch.zeros(1, dtype=_F64, device=dev), fpv, torch.ones(1, dtype=_F64, device=dev)])
+        zero = torch.zeros(1, dtype=_F64, device=dev)
+        one = torch.ones(1, dtype=_F64, device=dev)
+        tp = torch.cat([zero, ii / nf, one])
+        fp = torch.cat([zero, (above.flip(0) - ii) / (npix - nf), one])
         out["auc_judd"][i] = _trapz(fp, tp)
+    del sj
 
-    # --- AUC-Borji and shuffled AUC on the min-max normalized map
+    # --- AUC-Borji and shuffled AUC: normalized values are needed only where sampled
     kthr = int(np.floor(1.0 / float(step) + 1e-9))
     thr_b = torch.arange(kthr + 1, dtype=_F64, device=dev) * float(step)
+    shared_ind = None
     for i in range(n):
         nf = nfix_l[i]
         if nf == 0 or const_l[i]:
             continue
-        pos = snorm[i][ff[i]]
+        norm = lambda v: (v - lo[i]) / span[i]
+        pos = norm(pf[i][fix_idx[i]])
         idx = torch.from_numpy(rngs[i].integers(0, npix, size=(n_splits, nf))).to(dev)
-        out["auc_borji"][i] = _auc_thresholded(pos, snorm[i][idx], thr_b)
+        out["auc_borji"][i] = _auc_thresholded(pos, norm(pf[i][idx]), thr_b)
         if o is None:
             continue
-        ind = torch.nonzero(o[i].reshape(-1)).reshape(-1)
+        if o.stride(0) == 0:  # one map shared by the batch
+            if shared_ind is None:
+                shared_ind = _flat_nonzero(o[0].reshape(-1))
+            ind = shared_ind
+        else:
+            ind = _flat_nonzero(o[i].reshape(-1))
         m = int(ind.numel())
         if m == 0:
             continue
         k = min(nf, m)
         sel = np.stack([rngs[i].choice(m, size=k, replace=False, shuffle=False) for _ in range(n_splits)])
-        neg = snorm[i][ind[torch.from_numpy(sel).to(dev)]]
-        out["sauc"][i] = _auc_thresholded(pos, neg, thr_b)
+        out["sauc"][i] = _auc_thresholded(pos, norm(pf[i][ind[torch.from_numpy(sel).to(dev)]]), thr_b)
 
-    # --- NSS
-    ok = (nfix > 0) & ~const
-    mean = pf.mean(1, keepdim=True)
-    std = pf.std(1, keepdim=True) if npix > 1 else torch.zeros_like(mean)
-    z = (pf - mean) / torch.where(std > 0, std, torch.ones_like(std))
-    nss = (z * ff).sum(1) / nfix.clamp(min=1)
-    out["nss"] = torch.where(ok, nss, out["nss"])
+    # --- NSS: mean of the standardized map at fixated pixels = (mean at fixations - mean) / std
+    if npix > 1:
+        std, mean = torch.std_mean(pf, dim=1)
+    else:
+        std, mean = torch.zeros_like(lo), pf[:, 0]
+    fix_sum = torch.stack([pf[i][fix_idx[i]].sum() for i in range(n)])
+    nss = (fix_sum / nfix.clamp(min=1) - mean) / torch.where(std > 0, std, torch.ones_like(std))
+    out["nss"] = torch.where((nfix > 0) & ~const, nss, out["nss"])
 
     if d is not None:
         df = d.reshape(n, -1)
-        dconst = df.amax(1) == df.amin(1)
-        # --- CC
-        a = pf - mean
+        dlo, dhi = torch.aminmax(df, dim=1)
+        dconst = dhi == dlo
+        # --- CC (centred sums; buffers reused below to avoid large temporaries)
+        a = pf - mean[:, None]
         bq = df - df.mean(1, keepdim=True)
-        cc = (a * bq).sum(1) / torch.sqrt((a * a).sum(1) * (bq * bq).sum(1)).clamp(min=1e-300)
-        out["cc"] = torch.where(~const & ~dconst, cc, out["cc"])
-        # --- SIM
-        def sim_norm(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            anyv = (x != 0).any(1)
-            xn, c = _minmax(x)
-            xn = xn / xn.sum(1, keepdim=True).clamp(min=1e-300)
-            xn = torch.where(anyv[:, None], xn, x)
-            return xn, anyv & c  # constant nonzero map: MIT gets 0/0 = NaN
+        num = torch.linalg.vecdot(a, bq, dim=1)
+        den = torch.sqrt(torch.linalg.vecdot(a, a, dim=1) * torch.linalg.vecdot(bq, bq, dim=1))
+        out["cc"] = torch.where(~const & ~dconst, num / den.clamp(min=1e-300), out["cc"])
 
-        m1, bad1 = sim_norm(pf)
-        m2, bad2 = sim_norm(df)
-        sim = torch.minimum(m1, m2).sum(1)
+        # --- SIM: (x - lo) / (hi - lo), then / sum, as one shift and scale: (x - lo) / sum(x - lo)
+        def sim_map(x, xlo, xconst, buf):
+            anyv = (xlo != 0) | ~xconst  # some nonzero value
+            tot = x.sum(1) - x.shape[1] * xlo
+            use = anyv & ~xconst
+            scale = torch.where(use, 1.0 / torch.where(tot > 0, tot, torch.ones_like(tot)), torch.ones_like(tot))
+            shift = torch.where(use, xlo, torch.zeros_like(xlo))
+            torch.sub(x, shift[:, None], out=buf)
+            return buf.mul_(scale[:, None]), anyv & xconst
+
+        m1, bad1 = sim_map(pf, lo, const, a)
+        m2, bad2 = sim_map(df, dlo, dconst, bq)
+        sim = torch.minimum(m1, m2, out=m1).sum(1)
         out["sim"] = torch.where(bad1 | bad2, out["sim"], sim)
         # --- KLD
         s1 = pf.sum(1, keepdim=True)
         s2 = df.sum(1, keepdim=True)
-        q1 = torch.where(s1 > 0, pf / torch.where(s1 > 0, s1, torch.ones_like(s1)), pf)
-        q2 = torch.where(s2 > 0, df / torch.where(s2 > 0, s2, torch.ones_like(s2)), df)
-        out["kld"] = (q2 * torch.log(KLD_EPS + q2 / (q1 + KLD_EPS))).sum(1)
+        q1 = torch.div(pf, torch.where(s1 > 0, s1, torch.ones_like(s1)), out=a).add_(KLD_EPS)
+        q2 = torch.div(df, torch.where(s2 > 0, s2, torch.ones_like(s2)), out=bq)
+        ratio = torch.div(q2, q1, out=q1).add_(KLD_EPS).log_()
+        out["kld"] = torch.linalg.vecdot(q2, ratio, dim=1)
     return out
 
 
