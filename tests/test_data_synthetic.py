@@ -137,6 +137,11 @@ def test_bad_arguments(tmp_path):
     with pytest.raises(ValueError, match="size"):
         make_dataset(tmp_path / "x", kind="vsod", n_videos=1, n_frames=1, size=(8, 8), progress=False)
     assert not (tmp_path / "x").exists()
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "precious.txt").write_text("keep")
+    with pytest.raises(FileExistsError, match="refusing"):
+        make_dataset(tmp_path / "x", kind="vsod", n_videos=1, n_frames=1, size=(16, 16), progress=False)
+    assert (tmp_path / "x" / "precious.txt").read_text() == "keep"
 
 
 def test_written_atomically(tmp_path, monkeypatch):

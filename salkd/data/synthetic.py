@@ -423,7 +423,8 @@ def make_dataset(root: str | os.PathLike, *, kind: str, n_videos: int, n_frames:
                  size: Sequence[int] = (256, 256), style: str = "aerial", seed: int = 0,
                  n_observers: int = 8, splits: Sequence[float] = (0.7, 0.15, 0.15),
                  workers: int = 2, progress: bool = True) -> Path:
-    """Write a synthetic dataset to ``root`` (atomically, replacing it) and return ``root``.
+    """Write a synthetic dataset to ``root`` (atomically, replacing an earlier synthetic dataset there;
+    any other non-empty folder is refused) and return ``root``.
 
     ``kind="vsod"``: benchmark-toolkit layout ``<video>/Imgs/00000.png`` + ``<video>/GT_object/``;
     ``kind="fixation"``: DHF1K layout ``<video>/images|maps|fixation/0001.png`` +
@@ -444,6 +445,9 @@ def make_dataset(root: str | os.PathLike, *, kind: str, n_videos: int, n_frames:
     from tqdm.auto import tqdm
 
     root = Path(root)
+    if root.exists() and (not root.is_dir() or (any(root.iterdir()) and not (root / "salkd_synthetic.json").is_file())):
+        raise FileExistsError(f"{root} exists and is not a salkd synthetic dataset; refusing to replace it "
+                              "(expected a missing/empty folder or one holding salkd_synthetic.json)")
     size = (int(size[0]), int(size[1]))
     names = [f"{i + 1:04d}" for i in range(int(n_videos))]
 
