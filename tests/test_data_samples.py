@@ -94,6 +94,17 @@ def test_dataloader_batches(cache):
     assert b["t"].shape == (8,)
 
 
+def test_pickles_without_copying_arrays(cache):
+    import pickle
+
+    c, _ = cache
+    ds = FramePairDataset(c, label="mask", augment=True, seed=4)
+    blob = pickle.dumps(ds)
+    assert len(blob) < 50_000  # the cached frames are not inside
+    ds2 = pickle.loads(blob)
+    assert torch.equal(ds2[3]["frame"], ds[3]["frame"])
+
+
 def test_flow_extra_is_transformed():
     flow = np.zeros((16, 16, 2), np.float32)
     flow[..., 0] = 1.0  # one pixel to the right everywhere

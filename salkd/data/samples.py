@@ -116,6 +116,16 @@ class _CacheDataset(torch.utils.data.Dataset):
             ts = np.flatnonzero(arrs[f"has_{label}"]) if label is not None else np.arange(T)
             self.items.extend((vi, int(t)) for t in ts)
 
+    def __getstate__(self) -> dict:
+        # DataLoader workers under "spawn": re-open the memory maps instead of pickling their data
+        state = dict(self.__dict__)
+        state["_arrays"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._arrays = [self.cache.video(v) for v in self.videos]
+
     def set_epoch(self, epoch: int) -> None:
         """Change the per-item randomness (augmentation, pair offsets) for a new epoch."""
         self.epoch = int(epoch)
