@@ -316,63 +316,77 @@ def _stats_uint8(p: torch.Tensor, g: torch.Tensor) -> dict[str, torch.Tensor]:
 
 # --------------------------------------------------------------------------------------------
 # float path: exact continuous statistics, frame by frame
-def _moments(x: torch.Tensor):
-    """Count, mean, centred sum of squares of a flat tensor (mean relative to the first value)."""
-    c = x.numel()
-    if c == 0:
-        z = torch.zeros((), dtype=_F64, device=x.device)
-        return torch.tensor(0.0, dtype=_F64, device=x.device), z, z
-    ref = x.reshape(-1)[0]
-    m = ref + (x - ref).mean()
-    d = x - m
-    return torch.tensor(float(c), dtype=_F64, device=x.device), m, (d * d).sum()
+def _frame_float(p: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """One float frame: ``[hist(512), sum p, sum_fg p, n_fg, inter, pred_fg, obj, region]``.
+
+    Continuous statistics are exact sums over the frame (no quantisation); only the curves use
+    ``floor(255 · p)``. Quadrant means are taken relative to the quadrant's first pixel so that a
+    constant quadrant has exactly zero variance (see the module docstring).
+    """
+    h, w = p.shape
+    dev = p.device
+    cy, cx = _centroid_split(g[None])
+    cy, cx = min(int(cy), h), min(int(cx), w)
+    gf = g.to(_F64)
+    # quantized histogram split by mask (interleaved int16 index, as the uint8 path)
+    buf = torch.empty(h, w, 2, dtype=torch.uint8, device=dev)
+    buf[..., 0].copy_((p * 255).to(torch.uint8))
+    buf[..., 1].copy_(g.view(torch.uint8))
+    hist = torch.bincount(buf.view(torch.int16).reshape(-1), minlength=512)[:512].to(_F64)
+    pv, gv = p.reshape(-1), gf.reshape(-1)
+    n_fg = gv.sum()
+    s_all = pv.sum()
+    s_fg = torch.linalg.vecdot(pv, gv)
+    mean = s_all / pv.numel()
+    thr = torch.clamp(2 * mean, max=1.0)
+    above = p >= thr
+    inter = (above & g).sum().to(_F64)
+    pred_fg = above.sum().to(_F64)
+    # object score: spread of p around the fg mean on fg, around the bg mean on bg
+    n_bg = pv.numel() - n_fg
+    m_f = s_fg / n_fg.clamp(min=1)
+    m_b = (s_all - s_fg) / n_bg.clamp(min=1)
+    dev2 = (p - torch.where(g, m_f, m_b)).square_().reshape(-1)
+    sq_f = torch.linalg.vecdot(dev2, gv)
+    sq_b = dev2.sum() - sq_f
+    y = n_fg / pv.numel()
+    obj = _s_object(n_fg, m_f, sq_f) * y + _s_object(n_bg, 1 - m_b, sq_b) * (1 - y)
+    # region score: SSIM per quadrant
+    wq = _quadrant_weights(torch.tensor([cy]), torch.tensor([cx]), h, w)[0].to(dev)
+    reg = torch.zeros((), dtype=_F64, device=dev)
+    quads = ((slice(0, cy), slice(0, cx)), (slice(0, cy), slice(cx, w)), (slice(cy, h), slice(0, cx)), (slice(cy, h), slice(cx, w)))
+    for k, (rs, cs) in enumerate(quads):
+        pq, gq = p[rs, cs], gf[rs, cs]
+        c = pq.numel()
+        if c == 0:
+            continue
+        ref = pq[0, 0]
+        d = pq - ref
+        x = ref + d.mean()
+        d.sub_(x - ref)
+        sxx = (d * d).sum()
+        fq = gq.sum()
+        yq = fq / c
+        syy = fq * (1 - yq) ** 2 + (c - fq) * yq**2
+        sxy = (d * gq).sum() - yq * d.sum()
+        cq = torch.tensor(float(c), dtype=_F64, device=dev)
+        reg = reg + _ssim_from_moments(cq, x, yq, sxx, syy, sxy) * wq[k]
+    tail = torch.stack([s_all, s_fg, n_fg, inter, pred_fg, obj, reg])
+    return torch.cat([hist, tail])
 
 
 def _stats_float(p: torch.Tensor, g: torch.Tensor) -> dict[str, torch.Tensor]:
     n, h, w = p.shape
     size = h * w
-    dev = p.device
-    cy, cx = _centroid_split(g)
-    gf = g.to(_F64)
-    # curves from the quantized map
-    qv = (p * 255).to(torch.int64)
-    idx = qv + (g.to(torch.int64) << 8)
-    hist = torch.stack([torch.bincount(idx[i].reshape(-1), minlength=512) for i in range(n)]).to(_F64)
-    bg_hist, fg_hist = hist[:, :256], hist[:, 256:]
-    n_fg = g.sum((1, 2)).to(_F64)
+    rows = torch.stack(_map_frames(lambda i: _frame_float(p[i], g[i]), n, p.device))
+    bg_hist, fg_hist = rows[:, :256], rows[:, 256:512]
+    s_all, s_fg, n_fg, inter, pred_fg, obj, reg = rows[:, 512:].unbind(1)
     precision, recall, f, e = _curves_from_hist(fg_hist, bg_hist, n_fg, size)
-    mae = (p - gf).abs().mean((1, 2))
-    mean_all = torch.stack([_moments(p[i])[1] for i in range(n)])
-    thr = torch.clamp(2 * mean_all, max=1.0)[:, None, None]
-    above = p >= thr
-    inter = (above & g).sum((1, 2)).to(_F64)
-    pred_fg = above.sum((1, 2)).to(_F64)
+    mae = ((s_all - s_fg) + (n_fg - s_fg)) / size  # sum_bg p + sum_fg (1 - p)
+    mean_all = s_all / size
     adp_f = _adaptive_f(inter, pred_fg, n_fg)
     adp_e = _emeasure(inter, pred_fg - inter, n_fg, size)
-    y = n_fg / size
-    wq = _quadrant_weights(cy, cx, h, w)
-    obj = torch.zeros(n, dtype=_F64, device=dev)
-    reg = torch.zeros(n, dtype=_F64, device=dev)
-    cys, cxs = cy.tolist(), cx.tolist()
-    for i in range(n):
-        cf, mf, sqf = _moments(p[i][g[i]])
-        cb, mb, sqb = _moments(1 - p[i][~g[i]])
-        obj[i] = _s_object(cf, mf, sqf) * y[i] + _s_object(cb, mb, sqb) * (1 - y[i])
-        a, b = min(cys[i], h), min(cxs[i], w)
-        quads = ((slice(0, a), slice(0, b)), (slice(0, a), slice(b, w)), (slice(a, h), slice(0, b)), (slice(a, h), slice(b, w)))
-        r = torch.zeros((), dtype=_F64, device=dev)
-        for k, (rs, cs) in enumerate(quads):
-            pq, gq = p[i, rs, cs], gf[i, rs, cs]
-            c, x, sxx = _moments(pq)
-            if c == 0:
-                continue
-            yq = gq.sum() / c
-            dg = gq - yq
-            syy = (dg * dg).sum()
-            sxy = ((pq - x) * dg).sum()
-            r = r + _ssim_from_moments(c, x, yq, sxx, syy, sxy) * wq[i, k]
-        reg[i] = r
-    s = _s_combine(y, mean_all, obj, reg)
+    s = _s_combine(n_fg / size, mean_all, obj, reg)
     return dict(precision=precision, recall=recall, f=f, e=e, mae=mae, adp_f=adp_f, adp_e=adp_e, s_measure=s)
 
 
