@@ -1,0 +1,169 @@
+"""salkd.report: tables from fake results, the claims' verdict logic, make_all on a partial pipeline."""
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from salkd import report
+from salkd.config import get_profile
+
+FIX = ["auc_judd", "sauc", "nss", "sim", "cc"]
+
+
+def _ctx(tmp_path: Path) -> SimpleNamespace:
+    root = tmp_path / "runs"
+    (root / "smoke" / "results").mkdir(parents=True)
+    return SimpleNamespace(profile="smoke", cfg=get_profile("smoke"), runs_root=root, data=None)
+
+
+def _run(ctx, name: str, nss_per_video: list[float]) -> Path:
+    """A fake run folder with eval_test.csv (per-video rows + overall)."""
+    run = Path(ctx.runs_root) / "fake" / name
+    run.mkdir(parents=True, exist_ok=True)
+    vids = [f"v{i}" for i in range(len(nss_per_video))]
+    ev = pd.DataFrame({"nss": nss_per_video, "cc": np.full(len(vids), 0.5)}, index=vids)
+    ev.loc["overall"] = [float(np.mean(nss_per_video)), 0.5]
+    ev.index.name = "video"
+    ev.to_csv(run / "eval_test.csv")
+    return run
+
+
+def _write(ctx, experiment: str, rows: list[dict]) -> None:
+    base = {"experiment": experiment, "paper": "skd", "teacher": "dva", "res": 64, "split": "test", "n_frames": 10}
+    df = pd.DataFrame([{**base, **r} for r in rows])
+    for m in FIX:
+        if m not in df:
+            df[m] = 0.5
+    df.to_csv(Path(ctx.runs_root) / "smoke" / "results" / f"{experiment}.csv", index=False)
+
+
+def _fix_row(ctx, variant: str, vals: list[float], **kw) -> dict:
+    run = _run(ctx, f"{variant}-{kw.get('res', 64)}-{kw.get('teacher', 'dva')}-{kw.get('mu', '')}", vals)
+    return {"variant": variant, "run": str(run), "nss": float(np.mean(vals)), **kw}
+
+
+rng = np.random.default_rng(0)
+BASE = list(1.5 + 0.3 * rng.standard_normal(12))
+
+
+def test_verdict_rules():
+    assert report.verdict_better(0.2, 0.05) == report.REPRODUCED
+    assert report.verdict_better(-0.2, 0.05) == report.NOT_REPRODUCED
+    assert report.verdict_better(0.01, 0.05) == report.INCONCLUSIVE
+    assert report.verdict_better(None, 0.05) == report.NOT_MEASURED
+    assert report.verdict_not_worse(-0.01, 0.05) == report.REPRODUCED
+    assert report.verdict_not_worse(-0.1, 0.05) == report.NOT_REPRODUCED
+    assert report.verdict_best({0.0: 1.0, 0.5: 1.3, 1.0: 1.1}, 0.5, 0.1) == (report.REPRODUCED, pytest.approx(0.2))
+    assert report.verdict_best({0.0: 1.4, 0.5: 1.3}, 0.5, 0.05)[0] == report.NOT_REPRODUCED
+    assert report.verdict_best({0.0: 1.31, 0.5: 1.3}, 0.5, 0.05)[0] == report.INCONCLUSIVE
+    assert report.verdict_best({0.0: 0.02, 0.7: 0.01}, 0.7, 0.001, higher=False)[0] == report.REPRODUCED
+    assert report.verdict_close(0.31e0, 0.30, 0.2) == report.REPRODUCED
+    assert report.verdict_close(0.9, 0.30, 0.2) == report.NOT_REPRODUCED
+    assert report.verdict_at_least(500.0, 411.7) == report.REPRODUCED
+    assert report.verdict_at_least(None, 411.7) == report.NOT_MEASURED
+
+
+def _claim(df: pd.DataFrame, text: str) -> pd.Series:
+    hit = df[df["claim"].str.contains(text, regex=False)]
+    assert len(hit) >= 1, text
+    return hit.iloc[0]
+
+
+def test_claims_reproduced_and_not(tmp_path):
+    ctx = _ctx(tmp_path)
+    # full clearly beats Ablation-O on every video (paired) -> reproduced;
+    # Ablation-S is clearly better than full -> not reproduced; Ablation-T differs by noise -> inconclusive
+    noise = list(0.02 * rng.standard_normal(12))
+    _write(ctx, "skd_table4", [
+        _fix_row(ctx, "full", BASE),
+        _fix_row(ctx, "Ablation-O", [b - 0.3 for b in BASE]),
+        _fix_row(ctx, "Ablation-S", [b + 0.3 for b in BASE]),
+        _fix_row(ctx, "Ablation-T", [b + n for b, n in zip(BASE, noise)]),
+    ])
+    _write(ctx, "skd_mu", [_fix_row(ctx, "mu", [b + d for b in BASE], mu=m)
+                           for m, d in ((0.0, 0.0), (0.5, 0.2), (1.0, -0.3))])
+    df = report.claims(ctx)
+    assert _claim(df, "Ablation-O")["verdict"] == report.REPRODUCED
+    assert _claim(df, "spatial-only (Ablation-S)")["verdict"] == report.NOT_REPRODUCED
+    assert _claim(df, "temporal-only (Ablation-T)")["verdict"] == report.INCONCLUSIVE
+    assert _claim(df, "mu = 0.5")["verdict"] == report.REPRODUCED
+    assert _claim(df, "CA-Res beats MB")["verdict"] == report.NOT_MEASURED       # uva_fig6 not run
+    assert _claim(df, "GPU")["verdict"] == report.NOT_MEASURED
+    assert _claim(df, "SKD-DVA-64 NSS on AVS1K")["verdict"] == report.NOT_MEASURED
+    assert set(df["verdict"]) <= {report.REPRODUCED, report.NOT_REPRODUCED, report.INCONCLUSIVE, report.NOT_MEASURED}
+    row = _claim(df, "Ablation-O")
+    assert row["margin"] == pytest.approx(0.3, abs=1e-9) and row["noise"] < 0.05
+    assert "2.100" in row["paper_value"] and row["data"].startswith("smoke")
+
+
+def test_mu_not_best_and_speed_claims(tmp_path):
+    ctx = _ctx(tmp_path)
+    _write(ctx, "skd_mu", [_fix_row(ctx, "mu", [b + d for b in BASE], mu=m)
+                           for m, d in ((0.0, 0.4), (0.5, 0.0), (1.0, -0.3))])
+    pd.DataFrame([
+        {"model": "skd_st", "res": 64, "batch": 64, "runtime": "eager", "threads": 2, "params": 301_000,
+         "macs": 1e8, "mem_mb": 0.6, "fps": 5000.0, "accurate": True, "status": "ok"},
+        {"model": "skd_st", "res": 32, "batch": 64, "runtime": "eager", "threads": 2, "params": 301_000,
+         "macs": 1e7, "mem_mb": 0.15, "fps": 900.0, "accurate": True, "status": "ok"},
+        {"model": "uva_st", "res": 64, "batch": 64, "runtime": "eager", "threads": 2, "params": 900_000,
+         "macs": 1e8, "mem_mb": 9.0, "fps": 50.0, "accurate": True, "status": "ok"},
+    ]).to_csv(Path(ctx.runs_root) / "smoke" / "results" / "speed.csv", index=False)
+    df = report.claims(ctx)
+    assert _claim(df, "mu = 0.5")["verdict"] == report.NOT_REPRODUCED
+    assert _claim(df, "skd_st has 0.3 M")["verdict"] == report.REPRODUCED
+    assert _claim(df, "uva_st has 0.16 M")["verdict"] == report.NOT_REPRODUCED
+    assert _claim(df, "skd_st at 64x64: 411.7 FPS")["verdict"] == report.REPRODUCED
+    assert _claim(df, "skd_st at 32x32: 1490.5 FPS")["verdict"] == report.NOT_REPRODUCED
+    assert _claim(df, "skd_st at 64x64: memory")["verdict"] == report.REPRODUCED
+    assert _claim(df, "uva_st at 64x64: memory")["verdict"] == report.NOT_REPRODUCED
+
+
+def test_fastvsod_claims_lower_better_and_not_worse(tmp_path):
+    ctx = _ctx(tmp_path)
+    rows = []
+    for v, f, mae in (("BS", 0.70, 0.08), ("+SD", 0.75, 0.06), ("+SD+TD", 0.76, 0.05), ("+SD+FE_o", 0.77, 0.05),
+                      ("+SD+TD+FE_t", 0.781, 0.05), ("full", 0.78, 0.045)):
+        rows.append({"experiment": "fastvsod_table3", "variant": v, "paper": "fastvsod", "teacher": "", "res": 128,
+                     "run": "", "split": "test", "max_f": f, "mae": mae, "n_frames": 20})
+    pd.DataFrame(rows).to_csv(Path(ctx.runs_root) / "smoke" / "results" / "fastvsod_table3.csv", index=False)
+    df = report.claims(ctx)
+    assert _claim(df, "full model (SD+TD+FE_o) beats the baseline (MAE)")["verdict"] == report.REPRODUCED
+    assert _claim(df, "self-distillation improves")["verdict"] == report.REPRODUCED
+    # FE_t better by 0.001 < floor -> "not needed at test" holds
+    assert _claim(df, "not needed at test")["verdict"] == report.REPRODUCED
+
+
+def test_tables_writers_and_make_all_partial(tmp_path, capsys):
+    ctx = _ctx(tmp_path)
+    rows = [_fix_row(ctx, "S_st", [b + 0.1 * (r == 64) for b in BASE], teacher=t, res=r)
+            for t in ("dva", "salnet") for r in (32, 64, 128)]
+    _write(ctx, "skd_table3", rows)
+    out = tmp_path / "figs"
+    written = report.make_all(ctx, out, predictions_figures=False)
+    names = {p.name for p in written}
+    assert {"skd_table3.csv", "skd_table3.md", "skd_table3.tex", "skd_table2.md", "CLAIMS.md",
+            "skd_table3_plot.png", "skd_table3_plot.pdf", "skd_table1.csv"} <= names
+    assert "uva_fig6.csv" not in names                          # missing experiment: skipped with a note
+    assert "uva_fig6" in capsys.readouterr().out
+    t3 = pd.read_csv(out / "skd_table3.csv")
+    row = t3[(t3["teacher"] == "dva") & (t3["res"] == 64)].iloc[0]
+    assert row["NSS"] == pytest.approx(np.mean(BASE) + 0.1) and row["NSS (paper)"] == pytest.approx(2.100)
+    assert (t3["data"] == "not run here").any()                  # paper rows we did not run are kept, marked
+    md = (out / "skd_table2.md").read_text()
+    assert "n/a (AVS1K categories not available)" in md
+    tex = (out / "skd_table3.tex").read_text()
+    assert r"\begin{tabular}" in tex and "NSS (paper)" in tex
+    claims_md = (out / "CLAIMS.md").read_text()
+    assert "## skd" in claims_md and "64x64 beats 128x128" in claims_md
+
+
+def test_markdown_and_latex_escape():
+    df = pd.DataFrame({"a_b": ["x|y", None], "v": [1.23456, float("nan")]})
+    md = report.to_markdown(df, "cap", "note")
+    assert "| a_b | v |" in md and "x/y" in md and "1.235" in md and "—" in md
+    tex = report.to_latex(df, "50% & more")
+    assert r"a\_b" in tex and r"50\% \& more" in tex
