@@ -104,14 +104,15 @@ def test_example_inputs_structured_and_deterministic() -> None:
     assert not torch.equal(a1, b1)  # the blobs moved between the frames (or at least differ)
 
 
-@pytest.mark.parametrize("runtime", ["eager", "cl", "bf16_cl", "onnx"])
+@pytest.mark.parametrize("runtime", ["eager", "cl", "bf16_cl", "jit", "onnx", "onnx_chunk"])
 def test_runner_matches_eager(runtime: str) -> None:
     torch.manual_seed(0)
     m = TinyPair().eval()
-    x, y = rt.example_inputs(m, 16, 4, seed=1)
+    x, y = rt.example_inputs(m, 16, 5, seed=1)
     with torch.inference_mode():
         ref = m(x, y).numpy()
-    runner = rt.make_runner(m, runtime, res=16, batch=4, threads=1)
+    chunk = 2 if runtime == "onnx_chunk" else None
+    runner = rt.make_runner(m, runtime.replace("_chunk", ""), res=16, batch=4, threads=1, chunk=chunk)
     try:
         out = runner(x.numpy(), y.numpy())
     finally:

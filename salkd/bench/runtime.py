@@ -12,6 +12,7 @@ Runtimes (``RUNTIMES``):
 ``eager``      PyTorch eager, float32, contiguous NCHW (the reference)
 ``cl``         PyTorch eager, float32, channels_last model and inputs (oneDNN NHWC kernels)
 ``bf16_cl``    PyTorch eager, model and inputs cast to bfloat16, channels_last; output cast back
+``jit``        TorchScript trace + ``torch.jit.freeze`` + ``optimize_for_inference`` (oneDNN fusions), fp32
 ``compile``    ``torch.compile`` (inductor, ``freezing=True``), channels_last float32
 ``onnx``       ONNX Runtime CPU, float32, ``intra_op_num_threads = threads``, all graph optimizations
 ``cuda``       PyTorch on CUDA, float32, channels_last, cudnn.benchmark (only when CUDA is present)
@@ -51,14 +52,14 @@ __all__ = [
     "cpu_info",
 ]
 
-RUNTIMES: tuple[str, ...] = ("eager", "cl", "bf16_cl", "compile", "onnx", "cuda", "cuda_fp16")
+RUNTIMES: tuple[str, ...] = ("eager", "cl", "bf16_cl", "jit", "compile", "onnx", "cuda", "cuda_fp16")
 
 ArrayLike = Any  # np.ndarray | torch.Tensor
 
 
 def available_runtimes() -> list[str]:
     """Runtimes usable on this machine (CUDA ones only with a GPU, ``onnx`` only with onnxruntime)."""
-    out = ["eager", "cl", "bf16_cl", "compile"]
+    out = ["eager", "cl", "bf16_cl", "jit", "compile"]
     try:
         import onnxruntime  # noqa: F401
 
@@ -196,7 +197,8 @@ class TorchRunner(Runner):
 
     def __init__(self, model: nn.Module, runtime: str, channels: tuple[int, ...], device: str = "cpu",
                  dtype: torch.dtype = torch.float32, channels_last: bool = False,
-                 autocast: torch.dtype | None = None, compile: bool = False) -> None:
+                 autocast: torch.dtype | None = None, compile: bool = False,
+                 jit_example: tuple[torch.Tensor, ...] | None = None) -> None:
         super().__init__(channels, None, device)
         self.runtime = runtime
         self.dtype = dtype
@@ -214,6 +216,13 @@ class TorchRunner(Runner):
 
             inductor_config.freezing = True
             self.fn = torch.compile(m, dynamic=False)
+        if jit_example is not None:
+            import warnings
+
+            with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+                warnings.simplefilter("ignore")
+                traced = torch.jit.trace(m, tuple(self._prep(x) for x in jit_example), check_trace=False)
+                self.fn = torch.jit.optimize_for_inference(torch.jit.freeze(traced.eval()))
 
     def _prep(self, x: ArrayLike) -> torch.Tensor:
         t = _to_tensor(x).to(device=self.device, dtype=self.dtype, non_blocking=True)
@@ -238,7 +247,7 @@ class OnnxRunner(Runner):
     runtime = "onnx"
 
     def __init__(self, path: str | os.PathLike, channels: tuple[int, ...], res: int, threads: int,
-                 cleanup: Path | None = None) -> None:
+                 cleanup: Path | None = None, chunk: int | None = None) -> None:
         import onnxruntime as ort
 
         super().__init__(channels, res, "cpu")
@@ -251,13 +260,20 @@ class OnnxRunner(Runner):
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self.input_names = [i.name for i in self.session.get_inputs()]
         self._cleanup = cleanup
+        self.chunk = chunk
 
     def _run(self, inputs: Sequence[ArrayLike]) -> np.ndarray:
-        feed = {}
-        for name, x in zip(self.input_names, inputs):
+        arrays = []
+        for x in inputs:
             a = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x
-            feed[name] = np.ascontiguousarray(a, dtype=np.float32)
-        return self.session.run(None, feed)[0]
+            arrays.append(np.ascontiguousarray(a, dtype=np.float32))
+        n = arrays[0].shape[0]
+        if not self.chunk or n <= self.chunk:
+            return self.session.run(None, dict(zip(self.input_names, arrays)))[0]
+        # sub-batches keep the activations of the first layers in cache
+        parts = [self.session.run(None, {k: a[i:i + self.chunk] for k, a in zip(self.input_names, arrays)})[0]
+                 for i in range(0, n, self.chunk)]
+        return np.concatenate(parts, 0)
 
     def close(self) -> None:
         self.session = None
@@ -280,13 +296,14 @@ def _default_threads() -> int:
 
 def make_runner(model: nn.Module, runtime: str = "auto", *, res: int = 64, batch: int = 64,
                 threads: int | None = None, device: str | None = None,
-                onnx_path: str | os.PathLike | None = None) -> Runner:
+                onnx_path: str | os.PathLike | None = None, chunk: int | None = None) -> Runner:
     """Build the inference path ``runtime`` for ``model`` (see the module docstring for the names).
 
     ``res`` fixes the input size for ``onnx`` (other runtimes accept any size the model accepts);
     ``batch`` is the batch used for the ONNX export check (the exported graph has a dynamic batch
     axis). ``threads`` sets ONNX Runtime's intra-op threads (default: torch's thread count).
     ``onnx_path`` keeps the exported file there (default: a temporary folder removed by ``close``).
+    ``chunk``: ONNX Runtime runs batches larger than this as sub-batches of ``chunk`` (None: whole).
     The model is not modified for ``eager``/``onnx``; the torch runtimes work on a deep copy.
     """
     import copy
@@ -297,7 +314,8 @@ def make_runner(model: nn.Module, runtime: str = "auto", *, res: int = 64, batch
             runtime = "cuda"
         else:
             try:
-                return make_runner(model, "onnx", res=res, batch=batch, threads=threads, onnx_path=onnx_path)
+                return make_runner(model, "onnx", res=res, batch=batch, threads=threads, onnx_path=onnx_path,
+                                   chunk=chunk)
             except Exception:
                 runtime = "cl"
     if runtime not in RUNTIMES:
@@ -320,7 +338,7 @@ def make_runner(model: nn.Module, runtime: str = "auto", *, res: int = 64, batch
 
                 shutil.rmtree(cleanup, ignore_errors=True)
             raise
-        return OnnxRunner(onnx_path, chans, res, threads, cleanup)
+        return OnnxRunner(onnx_path, chans, res, threads, cleanup, chunk=chunk)
     m = copy.deepcopy(model)
     if runtime == "eager":
         return TorchRunner(m, "eager", chans, device or "cpu")
@@ -328,6 +346,9 @@ def make_runner(model: nn.Module, runtime: str = "auto", *, res: int = 64, batch
         return TorchRunner(m, "cl", chans, device or "cpu", channels_last=True)
     if runtime == "bf16_cl":
         return TorchRunner(m, "bf16_cl", chans, device or "cpu", dtype=torch.bfloat16, channels_last=True)
+    if runtime == "jit":
+        example = example_inputs(m, res, 1)
+        return TorchRunner(m, "jit", chans, device or "cpu", jit_example=example)
     if runtime == "compile":
         return TorchRunner(m, "compile", chans, device or "cpu", channels_last=True, compile=True)
     if runtime == "cuda":
