@@ -34,8 +34,14 @@ Differences from PySODMetrics (each covered by a test):
   so a value within one float32 ulp of k/255 can land one bin lower there.
 Otherwise the values agree with PySODMetrics to ~1e-12 (sums are taken in another order).
 
-For uint8 predictions everything is computed from one per-frame histogram over
-(quadrant, mask, value), i.e. one pass over the pixels; float predictions take a slower exact path.
+How it is computed: for uint8 predictions everything (curves, MAE, S, adaptive F/E) comes from
+one per-frame histogram over (S-measure quadrant, mask, raw value) and a 256-entry normalisation
+table, i.e. one counting pass over the pixels; float predictions take an exact path with a few
+more passes (sums per quadrant/mask; only the curves use ``floor(255 · pred)``). On CPU, frames
+of a batch are processed concurrently on ``torch.get_num_threads()`` Python threads (torch
+releases the GIL); on CUDA, frame by frame on the device. Results do not depend on either.
+Note the uint8 mask convention: a uint8 mask holding {0, 1} is all background (``gt > 128``);
+pass it as bool.
 """
 from __future__ import annotations
 
