@@ -238,7 +238,13 @@ def _map_frames(fn, n: int, device: torch.device) -> list:
         return [fn(i) for i in range(n)]
     if _POOL is None or _POOL._max_workers != workers:
         _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="salkd-metrics")
-    return list(_POOL.map(fn, range(n)))
+    # The workers already use every thread; nested intra-op (OpenMP) teams would oversubscribe
+    # the cores, which is very slow when the machine is busy. Restored on exit.
+    torch.set_num_threads(1)
+    try:
+        return list(_POOL.map(fn, range(n)))
+    finally:
+        torch.set_num_threads(workers)
 
 
 def _hist_uint8(p: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
