@@ -255,3 +255,28 @@ def test_bad_input_raises_clear_value_error(pred, gt, match):
     with pytest.raises(MetricInputError, match=match) as info:
         SODEvaluator().update(pred, gt)
     assert isinstance(info.value, ValueError)
+
+
+def test_results_do_not_depend_on_thread_count_and_threads_are_restored():
+    from salkd.metrics import FixationEvaluator
+
+    rng = np.random.default_rng(12)
+    gts = np.stack([blob_mask(rng, 30, 40) for _ in range(4)])
+    preds = np.stack([smooth_pred(rng, g) for g in gts])
+    before = torch.get_num_threads()
+    out = []
+    try:
+        for nt in (1, 2):
+            torch.set_num_threads(nt)
+            ev, fx = SODEvaluator(), FixationEvaluator(n_splits=5)
+            ev.update(preds, gts)
+            ev.update(preds / 255.0, gts)
+            fx.update(preds, gts > 128, preds)
+            assert torch.get_num_threads() == nt
+            out.append((ev.compute(), fx.per_frame()))
+    finally:
+        torch.set_num_threads(before)
+    for k, v in out[0][0].items():
+        assert out[1][0][k] == pytest.approx(v, abs=1e-12)
+    for k, v in out[0][1].items():
+        np.testing.assert_allclose(out[1][1][k], v, atol=1e-12)

@@ -46,12 +46,12 @@ pass it as bool.
 from __future__ import annotations
 
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 import torch
 
+from salkd.metrics._parallel import map_frames
 from salkd.metrics._input import MetricInputError, as_batch, check_finite, check_unit_range, resize_batch
 
 __all__ = ["SODEvaluator", "sod_frame_stats", "SOD_KEYS", "EPS"]
@@ -223,33 +223,9 @@ def _frame_hist_uint8(p: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, i
     return out.view(4, 2, 256), cy, cx
 
 
-_POOL: ThreadPoolExecutor | None = None
-
-
-def _map_frames(fn, n: int, device: torch.device) -> list:
-    """``[fn(i) for i in range(n)]``, on CPU spread over ``torch.get_num_threads()`` Python threads.
-
-    torch releases the GIL inside ops, and ``bincount`` itself is single-threaded, so frames are
-    processed concurrently; results do not depend on the number of threads.
-    """
-    global _POOL
-    workers = torch.get_num_threads()
-    if device.type != "cpu" or n < 2 or workers < 2:
-        return [fn(i) for i in range(n)]
-    if _POOL is None or _POOL._max_workers != workers:
-        _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="salkd-metrics")
-    # The workers already use every thread; nested intra-op (OpenMP) teams would oversubscribe
-    # the cores, which is very slow when the machine is busy. Restored on exit.
-    torch.set_num_threads(1)
-    try:
-        return list(_POOL.map(fn, range(n)))
-    finally:
-        torch.set_num_threads(workers)
-
-
 def _hist_uint8(p: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Batched ``_frame_hist_uint8``: ``hist (N, 4, 2, 256)``, ``cy (N,)``, ``cx (N,)``."""
-    res = _map_frames(lambda i: _frame_hist_uint8(p[i], g[i]), p.shape[0], p.device)
+    res = map_frames(lambda i: _frame_hist_uint8(p[i], g[i]), p.shape[0], p.device)
     hist = torch.stack([r[0] for r in res])
     cy = torch.tensor([r[1] for r in res], device=p.device)
     cx = torch.tensor([r[2] for r in res], device=p.device)
@@ -390,7 +366,7 @@ def _frame_float(p: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
 def _stats_float(p: torch.Tensor, g: torch.Tensor) -> dict[str, torch.Tensor]:
     n, h, w = p.shape
     size = h * w
-    rows = torch.stack(_map_frames(lambda i: _frame_float(p[i], g[i]), n, p.device))
+    rows = torch.stack(map_frames(lambda i: _frame_float(p[i], g[i]), n, p.device))
     bg_hist, fg_hist = rows[:, :256], rows[:, 256:512]
     s_all, s_fg, n_fg, inter, pred_fg, obj, reg = rows[:, 512:].unbind(1)
     precision, recall, f, e = _curves_from_hist(fg_hist, bg_hist, n_fg, size)
