@@ -53,6 +53,8 @@ SOD_METRICS = ["max_f", "mae", "s_measure", "mean_e"]
 SOD_LABELS = {"max_f": "maxF", "mae": "MAE", "s_measure": "S", "mean_e": "meanE", "adp_f": "adpF",
               "mean_f": "meanF", "max_e": "maxE", "w_f": "wF"}
 LOWER_BETTER = {"mae", "kld"}
+#: the noise assumed (relative to the score) when a difference has no error bar at all
+NO_ERRORBAR_REL = 0.05
 #: minimal noise per metric (about the rounding of the papers' tables)
 NOISE_FLOOR = {"nss": 0.005, "cc": 0.002, "sim": 0.002, "auc_judd": 0.002, "sauc": 0.002, "max_f": 0.002,
                "mae": 0.001, "s_measure": 0.002}
@@ -187,6 +189,9 @@ def _notebook(experiment: str) -> str:
     return NOTEBOOK.get(experiment, "the notebook that runs it")
 
 
+_NOTED: set[str] = set()
+
+
 def load(ctx: Any, experiment: str, *, quiet: bool = False) -> pd.DataFrame | None:
     """The results of ``experiment`` or None (with a printed note) when its CSV does not exist."""
     df = None
@@ -207,7 +212,8 @@ def load(ctx: Any, experiment: str, *, quiet: bool = False) -> pd.DataFrame | No
         else:
             msg = f"{p} not found (made by {_notebook(experiment)})"
     if df is None:
-        if not quiet:
+        if not quiet and experiment not in _NOTED:
+            _NOTED.add(experiment)
             print(f"[salkd.report] skipped: experiment {experiment!r} has no results: {msg}")
         return None
     if "res" in df.columns:
@@ -349,7 +355,9 @@ def diff_noise(a: Summary, b: Summary, metric: str) -> float:
     if seeds:
         ss = math.sqrt(sum((np.std(s.run_values, ddof=1) / math.sqrt(s.n_runs)) ** 2 for s in seeds))
         se = max(se or 0.0, ss)
-    return max(2.0 * (se or 0.0), NOISE_FLOOR.get(metric, 0.0))
+    if se is None:  # no per-video values and one seed: assume seeds move a score by ~5 % of it
+        return max(NO_ERRORBAR_REL * max(abs(a.value), abs(b.value)), NOISE_FLOOR.get(metric, 0.0))
+    return max(2.0 * se, NOISE_FLOOR.get(metric, 0.0))
 
 
 def verdict_better(margin: float | None, noise: float) -> str:
@@ -405,7 +413,7 @@ def _fmt(v: Any) -> str:
             return "—"
         a = abs(v)
         if a >= 1000:
-            return f"{v:,.0f}"
+            return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
         if a >= 100:
             return f"{v:.1f}"
         if a >= 10:
@@ -973,6 +981,10 @@ def _prediction_figures(ctx: Any, out_dir: Path) -> list[Path]:
 
     written: list[Path] = []
     res_list = [int(r) for r in (getattr(ctx, "cfg", {}) or {}).get("skd", {}).get("resolutions", [32, 64])]
+    titles = {"skd_fig6_roc_fig7_qualitative": "skd Fig. 7: representative maps",
+              "skd_fig9_qualitative_res": "skd Fig. 9: maps per input resolution",
+              "uva_fig5_qualitative": "uvanet Fig. 5: representative maps",
+              "fastvsod_fig5_qualitative": "fastvsod Fig. 5: saliency maps"}
     specs = [
         ("skd_fig6_roc_fig7_qualitative", "fixation",
          {**_runs_of(ctx, "teachers", [{"label": f"{t} teacher", "variant": t} for t in ("dva", "salnet", "ssnet", "tsnet")]),
@@ -996,7 +1008,7 @@ def _prediction_figures(ctx: Any, out_dir: Path) -> list[Path]:
         if pred is None:
             continue
         gts = pred["density"] if task == "fixation" and pred["density"] else pred["labels"]
-        fig = plots.qualitative_grid(pred["frames"], gts, pred["maps"], title=stem.replace("_", " "),
+        fig = plots.qualitative_grid(pred["frames"], gts, pred["maps"], title=titles[stem] + f" ({data_desc(ctx, task)})",
                                      gt_label="density" if task == "fixation" else "mask")
         name = stem.replace("_roc_fig7", "").replace("skd_fig6", "skd_fig7") if "roc" in stem else stem
         written += plots.save(fig, out_dir, name)
@@ -1031,8 +1043,11 @@ def _better_claim(ctx: Any, paper: str, ref: str, claim: str, df: pd.DataFrame |
     margin = (sa.value - sb.value) * (1 if higher else -1)
     noise = diff_noise(sa, sb, metric)
     v = verdict_not_worse(margin, noise) if not_worse else verdict_better(margin, noise)
-    n = len(sa.videos) if sa.videos is not None else None
-    note = f"noise = 2 SE over {n} videos" if n else "noise = floor (no per-video values)"
+    n = min(len(sa.videos), len(sb.videos)) if sa.videos is not None and sb.videos is not None else 0
+    note = (f"noise = 2 SE over {n} test videos" if n > 1 else
+            f"no error bar ({n} video(s), one seed): noise = {NO_ERRORBAR_REL:.0%} of the score")
+    if max(sa.n_runs, sb.n_runs) > 1:
+        note += f"; {max(sa.n_runs, sb.n_runs)} seeds"
     return _claim(paper, ref, claim, metric, pv, f"{sa.value:.3f} vs {sb.value:.3f}", margin, noise,
                   data_desc(ctx, task), v, note)
 
@@ -1097,7 +1112,7 @@ def claims(ctx: Any) -> pd.DataFrame:
             rows.append(_better_claim(ctx, paper, ref, f"{t}: 64x64 beats {top}x{top} (largest resolution run)", exp_df,
                                       "nss", {"variant": variant, "teacher": t, "res": 64},
                                       {"variant": variant, "teacher": t, "res": top}, pa, pb, fx, exp))
-            if 32 in rs or exp_df is None:
+            if (32 in rs and top != 32) or exp_df is None:
                 rows.append(_better_claim(ctx, paper, ref, f"{t}: 64x64 beats 32x32", exp_df, "nss",
                                           {"variant": variant, "teacher": t, "res": 64},
                                           {"variant": variant, "teacher": t, "res": 32},
@@ -1260,6 +1275,7 @@ def make_all(ctx: Any, out_dir: str | Path | None = None, *, predictions_figures
 
     out = Path(out_dir) if out_dir is not None else paths.figures_dir(ctx.profile)
     out.mkdir(parents=True, exist_ok=True)
+    _NOTED.clear()
     written: list[Path] = []
     tables: dict[str, pd.DataFrame | None] = {}
     for stem, (ref, build, caption) in TABLES.items():

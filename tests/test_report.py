@@ -167,3 +167,14 @@ def test_markdown_and_latex_escape():
     assert "| a_b | v |" in md and "x/y" in md and "1.235" in md and "—" in md
     tex = report.to_latex(df, "50% & more")
     assert r"a\_b" in tex and r"50\% \& more" in tex
+
+
+def test_no_error_bar_uses_relative_noise(tmp_path):
+    ctx = _ctx(tmp_path)
+    # no run folders (no per-video values), one seed: a 2 % difference is inconclusive, 20 % is not
+    _write(ctx, "skd_table4", [{"variant": "full", "run": "", "nss": 1.02}, {"variant": "Ablation-S", "run": "", "nss": 1.0},
+                               {"variant": "Ablation-O", "run": "", "nss": 0.8}])
+    df = report.claims(ctx)
+    assert _claim(df, "Ablation-S")["verdict"] == report.INCONCLUSIVE
+    assert _claim(df, "Ablation-O")["verdict"] == report.REPRODUCED
+    assert "no error bar" in _claim(df, "Ablation-O")["note"]
