@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from salkd.metrics._parallel import map_frames
+from salkd.metrics._parallel import map_frames, single_threaded_ops
 from salkd.metrics._input import MetricInputError, as_batch, check_finite, check_unit_range, resize_batch
 
 __all__ = ["FixationEvaluator", "fixation_frame_metrics", "frame_rng", "FIXATION_KEYS", "KLD_EPS"]
@@ -181,14 +181,18 @@ def fixation_frame_metrics(
         raise MetricInputError(f"n_splits: expected a positive integer, got {n_splits}")
     if not 0 < float(step) <= 1:
         raise MetricInputError(f"step: expected a value in (0, 1], got {step}")
-    p, fix, d, o = _prepare(pred, fixations, density, other_fixations)
-    n = fix.shape[0]
-    parts = map_frames(
-        lambda i: _metrics_batch(p[i : i + 1], fix[i : i + 1], None if d is None else d[i : i + 1],
-                                 None if o is None else o[i : i + 1], seed, n_splits, step, first_frame_index + i),
-        n, p.device,
-    ) if p.device.type == "cpu" and n > 1 else [_metrics_batch(p, fix, d, o, seed, n_splits, step, first_frame_index)]
-    return {k: torch.cat([r[k] for r in parts]) for k in FIXATION_KEYS}
+    with single_threaded_ops() as workers:
+        p, fix, d, o = _prepare(pred, fixations, density, other_fixations)
+        n = fix.shape[0]
+        if p.device.type == "cpu" and n > 1 and workers > 1:
+            parts = map_frames(
+                lambda i: _metrics_batch(p[i : i + 1], fix[i : i + 1], None if d is None else d[i : i + 1],
+                                         None if o is None else o[i : i + 1], seed, n_splits, step, first_frame_index + i),
+                n, p.device, workers,
+            )
+        else:
+            parts = [_metrics_batch(p, fix, d, o, seed, n_splits, step, first_frame_index)]
+        return {k: torch.cat([r[k] for r in parts]) for k in FIXATION_KEYS}
 
 
 def _metrics_batch(p, fix, d, o, seed: int, n_splits: int, step: float, first_frame_index: int) -> dict[str, torch.Tensor]:

@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from salkd.metrics._parallel import map_frames
+from salkd.metrics._parallel import map_frames, single_threaded_ops
 from salkd.metrics._input import MetricInputError, as_batch, check_finite, check_unit_range, resize_batch
 
 __all__ = ["SODEvaluator", "sod_frame_stats", "SOD_KEYS", "EPS"]
@@ -223,9 +223,9 @@ def _frame_hist_uint8(p: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, i
     return out.view(4, 2, 256), cy, cx
 
 
-def _hist_uint8(p: torch.Tensor, g: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def _hist_uint8(p: torch.Tensor, g: torch.Tensor, workers: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Batched ``_frame_hist_uint8``: ``hist (N, 4, 2, 256)``, ``cy (N,)``, ``cx (N,)``."""
-    res = map_frames(lambda i: _frame_hist_uint8(p[i], g[i]), p.shape[0], p.device)
+    res = map_frames(lambda i: _frame_hist_uint8(p[i], g[i]), p.shape[0], p.device, workers)
     hist = torch.stack([r[0] for r in res])
     cy = torch.tensor([r[1] for r in res], device=p.device)
     cx = torch.tensor([r[2] for r in res], device=p.device)
@@ -249,11 +249,11 @@ def _weighted_moments(hist: torch.Tensor, values: torch.Tensor):
     return cnt, mean, sq, dev
 
 
-def _stats_uint8(p: torch.Tensor, g: torch.Tensor) -> dict[str, torch.Tensor]:
+def _stats_uint8(p: torch.Tensor, g: torch.Tensor, workers: int) -> dict[str, torch.Tensor]:
     n, h, w = p.shape
     size = h * w
     dev = p.device
-    hist, cy, cx = _hist_uint8(p, g)
+    hist, cy, cx = _hist_uint8(p, g, workers)
     hist = hist.to(_F64)  # (N, 4, 2, 256)
     fg = hist[:, :, 1].sum(1)  # (N, 256)
     bg = hist[:, :, 0].sum(1)
@@ -363,10 +363,10 @@ def _frame_float(p: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     return torch.cat([hist, tail])
 
 
-def _stats_float(p: torch.Tensor, g: torch.Tensor) -> dict[str, torch.Tensor]:
+def _stats_float(p: torch.Tensor, g: torch.Tensor, workers: int) -> dict[str, torch.Tensor]:
     n, h, w = p.shape
     size = h * w
-    rows = torch.stack(map_frames(lambda i: _frame_float(p[i], g[i]), n, p.device))
+    rows = torch.stack(map_frames(lambda i: _frame_float(p[i], g[i]), n, p.device, workers))
     bg_hist, fg_hist = rows[:, :256], rows[:, 256:512]
     s_all, s_fg, n_fg, inter, pred_fg, obj, reg = rows[:, 512:].unbind(1)
     precision, recall, f, e = _curves_from_hist(fg_hist, bg_hist, n_fg, size)
@@ -429,22 +429,24 @@ def sod_frame_stats(pred: Any, gt: Any, *, weighted_f: bool = True) -> dict[str,
     descending-threshold order), and ``mae``, ``adp_f``, ``adp_e``, ``s_measure``, ``w_f`` of shape
     ``(N,)`` (``w_f`` is NaN when ``weighted_f`` is False). Conventions: module docstring.
     """
-    p, g = _prepare(pred, gt)
-    if p.dtype == torch.uint8:
-        st = _stats_uint8(p, g)
-        lut = st.pop("lut")
-    else:
-        st = _stats_float(p, g)
-        lut = None
-    n = p.shape[0]
-    wf = torch.full((n,), float("nan"), dtype=_F64)
-    if weighted_f:
-        g_np = g.cpu().numpy()
-        if lut is not None:
-            pf = torch.gather(lut, 1, p.reshape(n, -1).long()).reshape(p.shape).cpu().numpy()
+    with single_threaded_ops() as workers:
+        p, g = _prepare(pred, gt)
+        if p.dtype == torch.uint8:
+            st = _stats_uint8(p, g, workers)
+            lut = st.pop("lut")
         else:
-            pf = p.cpu().numpy()
-        wf = torch.tensor([weighted_f_frame(pf[i], g_np[i]) for i in range(n)], dtype=_F64)
+            st = _stats_float(p, g, workers)
+            lut = None
+        n = p.shape[0]
+        wf = torch.full((n,), float("nan"), dtype=_F64)
+        if weighted_f:
+            g_np = g.cpu().numpy()
+            if lut is not None:
+                pf = torch.gather(lut, 1, p.reshape(n, -1).long()).reshape(p.shape).cpu().numpy()
+            else:
+                pf = p.cpu().numpy()
+            vals = map_frames(lambda i: weighted_f_frame(pf[i], g_np[i]), n, torch.device("cpu"), workers)
+            wf = torch.tensor(vals, dtype=_F64)
     st["w_f"] = wf.to(p.device)
     return st
 
