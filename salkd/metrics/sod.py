@@ -398,9 +398,10 @@ def weighted_f_frame(pred: np.ndarray, gt: np.ndarray) -> float:
 
     Margolin, Zelnik-Manor, Tal, "How to evaluate foreground maps?", CVPR 2014, as implemented by
     PySODMetrics ``WeightedFmeasure.cal_wfm`` (scipy EDT with its tie-breaking, 7×7 Gaussian σ = 5
-    with zero padding).
+    with zero padding, applied with ``cv2.filter2D``).
     """
-    from scipy.ndimage import convolve, distance_transform_edt
+    import cv2
+    from scipy.ndimage import distance_transform_edt
 
     if not gt.any():
         return 0.0
@@ -409,7 +410,8 @@ def weighted_f_frame(pred: np.ndarray, gt: np.ndarray) -> float:
     et = err.copy()
     nb = ~gt
     et[nb] = et[idxt[0][nb], idxt[1][nb]]
-    ea = convolve(et, weights=_gauss7(), mode="constant", cval=0)
+    # = scipy.ndimage.convolve(mode="constant", cval=0) for this symmetric kernel (checked equal), 4x faster
+    ea = cv2.filter2D(et, -1, _gauss7(), borderType=cv2.BORDER_CONSTANT)
     min_e_ea = np.where(gt & (ea < err), ea, err)
     b = np.where(nb, 2 - np.exp(np.log(0.5) / 5 * dst), 1.0)
     ew = min_e_ea * b
