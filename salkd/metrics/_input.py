@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["MetricInputError", "as_tensor", "as_batch", "resize_batch", "check_finite", "check_unit_range"]
+__all__ = ["MetricInputError", "as_tensor", "as_batch", "resize_batch", "check_finite", "check_unit_range", "rowdot"]
 
 
 class MetricInputError(ValueError):
@@ -55,9 +55,14 @@ def check_finite(t: torch.Tensor, name: str) -> None:
 
 
 def check_unit_range(t: torch.Tensor, name: str) -> None:
-    """Raise if a float tensor has values outside [0, 1] (uint8 and bool are always fine)."""
-    if t.is_floating_point():
+    """Raise if a float tensor holds NaN/inf or values outside [0, 1] (uint8 and bool always pass).
+
+    One min/max pass: NaN and inf propagate into the extremes.
+    """
+    if t.is_floating_point() and t.numel():
         lo, hi = (float(v) for v in torch.aminmax(t))
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise MetricInputError(f"{name}: contains NaN or inf")
         if lo < 0.0 or hi > 1.0:
             raise MetricInputError(
                 f"{name}: float values must lie in [0, 1], got range [{lo:.6g}, {hi:.6g}] "
@@ -82,3 +87,8 @@ def resize_batch(t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if t.dtype == torch.bool:
         return y >= 0.5
     return y.to(t.dtype)
+
+
+def rowdot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Row-wise dot products of ``(N, P)`` tensors via batched BLAS (no temporary)."""
+    return torch.bmm(a.unsqueeze(1), b.unsqueeze(2)).reshape(-1)

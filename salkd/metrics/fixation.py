@@ -52,7 +52,7 @@ import numpy as np
 import torch
 
 from salkd.metrics._parallel import map_frames, single_threaded_ops
-from salkd.metrics._input import MetricInputError, as_batch, check_finite, check_unit_range, resize_batch
+from salkd.metrics._input import MetricInputError, as_batch, check_finite, check_unit_range, resize_batch, rowdot
 
 __all__ = ["FixationEvaluator", "fixation_frame_metrics", "frame_rng", "FIXATION_KEYS", "KLD_EPS"]
 
@@ -67,13 +67,14 @@ def frame_rng(seed: int, frame_index: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), int(frame_index)])
 
 
-def _to_float(t: torch.Tensor, name: str) -> torch.Tensor:
+def _to_float(t: torch.Tensor, name: str, check: bool = True) -> torch.Tensor:
     if t.dtype == torch.uint8:
         return t.to(_F64) / 255.0  # im2double
     if t.dtype == torch.bool:
         return t.to(_F64)
     if t.is_floating_point():
-        check_finite(t, name)
+        if check:
+            check_finite(t, name)
         return t.to(_F64)
     raise MetricInputError(f"{name}: unsupported dtype {t.dtype}; expected uint8, bool or float")
 
@@ -90,8 +91,8 @@ def _prepare(pred, fixations, density, other):
     p = as_batch(pred, "pred").to(dev)
     if p.shape[0] != n:
         raise MetricInputError(f"pred and fixations: batch sizes differ ({p.shape[0]} vs {n})")
-    p = _to_float(p, "pred")
-    check_unit_range(p, "pred")
+    check_unit_range(p, "pred")  # NaN/inf and [0, 1], one pass
+    p = _to_float(p, "pred", check=False)
     p = resize_batch(p, (h, w))
     d = None
     if density is not None:
@@ -268,10 +269,10 @@ def _metrics_batch(p, fix, d, o, seed: int, n_splits: int, step: float, first_fr
         out["sauc"][i] = _auc_thresholded(pos, norm(pf[i][ind[torch.from_numpy(sel).to(dev)]]), thr_b)
 
     # --- NSS: mean of the standardized map at fixated pixels = (mean at fixations - mean) / std
-    if npix > 1:
-        std, mean = torch.std_mean(pf, dim=1)
-    else:
-        std, mean = torch.zeros_like(lo), pf[:, 0]
+    mean = pf.mean(1)
+    a = pf - mean[:, None]
+    saa = rowdot(a, a)
+    std = torch.sqrt(saa / (npix - 1)) if npix > 1 else torch.zeros_like(mean)
     fix_sum = torch.stack([pf[i][fix_idx[i]].sum() for i in range(n)])
     nss = (fix_sum / nfix.clamp(min=1) - mean) / torch.where(std > 0, std, torch.ones_like(std))
     out["nss"] = torch.where((nfix > 0) & ~const, nss, out["nss"])
@@ -281,10 +282,9 @@ def _metrics_batch(p, fix, d, o, seed: int, n_splits: int, step: float, first_fr
         dlo, dhi = torch.aminmax(df, dim=1)
         dconst = dhi == dlo
         # --- CC (centred sums; buffers reused below to avoid large temporaries)
-        a = pf - mean[:, None]
         bq = df - df.mean(1, keepdim=True)
-        num = torch.linalg.vecdot(a, bq, dim=1)
-        den = torch.sqrt(torch.linalg.vecdot(a, a, dim=1) * torch.linalg.vecdot(bq, bq, dim=1))
+        num = rowdot(a, bq)
+        den = torch.sqrt(saa * rowdot(bq, bq))
         out["cc"] = torch.where(~const & ~dconst, num / den.clamp(min=1e-300), out["cc"])
 
         # --- SIM: (x - lo) / (hi - lo), then / sum, as one shift and scale: (x - lo) / sum(x - lo)
@@ -307,7 +307,7 @@ def _metrics_batch(p, fix, d, o, seed: int, n_splits: int, step: float, first_fr
         q1 = torch.div(pf, torch.where(s1 > 0, s1, torch.ones_like(s1)), out=a).add_(KLD_EPS)
         q2 = torch.div(df, torch.where(s2 > 0, s2, torch.ones_like(s2)), out=bq)
         ratio = torch.div(q2, q1, out=q1).add_(KLD_EPS).log_()
-        out["kld"] = torch.linalg.vecdot(q2, ratio, dim=1)
+        out["kld"] = rowdot(q2, ratio)
     return out
 
 

@@ -52,7 +52,7 @@ import numpy as np
 import torch
 
 from salkd.metrics._parallel import map_frames, single_threaded_ops
-from salkd.metrics._input import MetricInputError, as_batch, check_finite, check_unit_range, resize_batch
+from salkd.metrics._input import MetricInputError, as_batch, check_finite, check_unit_range, resize_batch, rowdot
 
 __all__ = ["SODEvaluator", "sod_frame_stats", "SOD_KEYS", "EPS"]
 
@@ -86,7 +86,6 @@ def _prepare(pred: Any, gt: Any) -> tuple[torch.Tensor, torch.Tensor]:
     if p.dtype == torch.bool:
         p = p.to(_F64)
     elif p.is_floating_point():
-        check_finite(p, "pred")
         check_unit_range(p, "pred")
         p = p.to(_F64)
     elif p.dtype != torch.uint8:
@@ -324,7 +323,7 @@ def _frame_float(p: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     pv, gv = p.reshape(-1), gf.reshape(-1)
     n_fg = gv.sum()
     s_all = pv.sum()
-    s_fg = torch.linalg.vecdot(pv, gv)
+    s_fg = torch.dot(pv, gv)
     mean = s_all / pv.numel()
     thr = torch.clamp(2 * mean, max=1.0)
     above = p >= thr
@@ -335,7 +334,7 @@ def _frame_float(p: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
     m_f = s_fg / n_fg.clamp(min=1)
     m_b = (s_all - s_fg) / n_bg.clamp(min=1)
     dev2 = (p - torch.where(g, m_f, m_b)).square_().reshape(-1)
-    sq_f = torch.linalg.vecdot(dev2, gv)
+    sq_f = torch.dot(dev2, gv)
     sq_b = dev2.sum() - sq_f
     y = n_fg / pv.numel()
     obj = _s_object(n_fg, m_f, sq_f) * y + _s_object(n_bg, 1 - m_b, sq_b) * (1 - y)
