@@ -15,6 +15,7 @@ A single frame's numbers are noisy; the tables in the notebooks are the dataset-
 """
 from __future__ import annotations
 
+import io
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -34,11 +35,44 @@ FIX_METRICS = ["nss", "cc", "sim", "auc_judd", "sauc", "kld"]
 SOD_METRICS = ["max_f", "mae", "s_measure", "max_e", "w_f"]
 
 
+def _register_png() -> None:
+    """Let IPython show object-API Figures (ours and :mod:`salkd.plots`') as PNG when they are a
+    cell's value or passed to ``display``: without pyplot, no inline backend registers them."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    ip = get_ipython()
+    if ip is None:
+        return
+
+    def png(fig: Figure) -> bytes:
+        if fig.canvas is None or not hasattr(fig.canvas, "print_png"):
+            FigureCanvasAgg(fig)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", bbox_inches="tight", dpi=100)
+        return buf.getvalue()
+
+    ip.display_formatter.formatters["image/png"].for_type(Figure, png)
+
+
+_register_png()
+
+
 def figure(w: float, h: float) -> Figure:
     """A Figure on an Agg canvas (shown inline by Jupyter when it is a cell's value or displayed)."""
     fig = Figure(figsize=(w, h), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
+
+
+def _show_map(ax: Any, m: np.ndarray, cmap: str = "gray") -> None:
+    """Show a predicted map min-max scaled to [0, 1] (the usual way to look at saliency maps:
+    metrics such as NSS and CC are invariant to it; a constant map shows black)."""
+    a = np.asarray(m, np.float32)
+    lo, hi = float(a.min()), float(a.max())
+    a = (a - lo) / (hi - lo) if hi - lo > 1e-8 else np.zeros_like(a)
+    ax.imshow(a, cmap=cmap, vmin=0, vmax=1)
 
 
 def _blank(ax: Any) -> None:
@@ -290,7 +324,7 @@ def compare_maps(ctx: Any, runs: Mapping[str, str | os.PathLike], task: str = "f
                  outputs: Mapping[str, str] | None = None, title: str = "") -> Figure:
     """Rows = (video, frame) picks; columns = frame, ground truth, then each run's map with its
     per-frame metrics (``runs``: ``{label: run folder}``; ``outputs``: ``{label: output name}`` for
-    multi-output models)."""
+    multi-output models). Maps are min-max scaled for display."""
     picks = list(picks) if picks is not None else default_picks(ctx, task, split, n)
     cols = 2 + len(runs)
     fig = figure(1.9 * cols, 2.1 * len(picks) + 0.3)
@@ -312,7 +346,7 @@ def compare_maps(ctx: Any, runs: Mapping[str, str | os.PathLike], task: str = "f
                 ax.text(0.5, 0.5, f"not available:\n{exc}"[:80], ha="center", va="center", fontsize=6, wrap=True)
                 _blank(ax)
                 continue
-            ax.imshow(pred, cmap="gray", vmin=0, vmax=max(float(pred.max()), 1e-6))
+            _show_map(ax, pred)
             ax.set_title(f"{label}\n{_fmt(frame_metrics(task, pred, g))}", fontsize=6)
         for ax in axes[r]:
             _blank(ax)
@@ -361,7 +395,7 @@ def _explorer_figure(ctx: Any, task: str, split: str, video: str, t: int,
         axes[1].scatter(xs, ys, s=4, c="white", edgecolors="black", linewidths=0.3)
     axes[1].set_title("ground truth", fontsize=8)
     for ax, (label, m) in zip(axes[2:], maps.items()):
-        ax.imshow(m, cmap="inferno", vmin=0, vmax=max(float(m.max()), 1e-6))
+        _show_map(ax, m, "inferno")
         met = next((r for r in rows if r["run"] == label), {})
         ax.set_title(f"{label}\n{_fmt({k: v for k, v in met.items() if k != 'run'})}", fontsize=7)
     for ax in axes:
