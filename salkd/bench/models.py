@@ -494,7 +494,7 @@ def _markdown(result: dict[str, Any]) -> str:
 
 
 def _print_table(rows: list[dict[str, Any]]) -> None:
-    cols = ["model", "res", "batch", "runtime", "params", "macs", "mem_mb", "fps", "fps_best", "speedup_vs_eager",
+    cols = ["model", "res", "batch", "runtime", "params", "macs", "mem_mb", "fps", "fps_best", "ceiling_fps", "speedup_vs_eager",
             "peak_frac", "d_nss", "d_maxf", "status"]
     cells = [[_fmt(r.get(c), c) for c in cols] for r in rows]
     widths = [max(len(c), *(len(x[i]) for x in cells)) if cells else len(c) for i, c in enumerate(cols)]
