@@ -25,7 +25,8 @@ reproduce: $(STAMP)
 	$(VENV)/bin/salkd reproduce --profile $(PROFILE)
 
 test: $(STAMP)
-	SALKD_PROFILE=smoke $(PY) -m pytest -q -m "not slow" --durations=15
+	SALKD_PROFILE=smoke $(PY) -m pytest -q -m "not slow" --durations=20 \
+		--nbmake --nbmake-kernel=python3 --nbmake-timeout=900 tests notebooks
 
 clean-venv:
 	rm -rf $(VENV)

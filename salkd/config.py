@@ -38,14 +38,14 @@ _SMOKE: dict[str, Any] = {
     "teacher": {"res": [64, 64], "width": 0.25, "epochs": 2, "batch": 8, "lr": 1e-3,
                 "spatial": ["dva"], "temporal": "tsnet"},
     "skd": {"res": 32, "resolutions": [32], "epochs": 2, "st_epochs": 2, "batch": 8, "lr": 1e-3,
-            "mu": 0.5, "mu_sweep": [0.0, 0.5, 1.0], "teachers": ["dva"]},
+            "mu": 0.5, "mu_sweep": [0.0, 0.5], "teachers": ["dva"]},
     "uvanet": {"res": 32, "resolutions": [32], "epochs": 2, "st_epochs": 2, "batch": 8, "lr": 5e-4,
                "mu": 0.5, "teachers": ["dva"], "blocks": ["cares", "mb"]},
     "fastvsod": {"res": 64, "backbone": "resnet18", "width": 0.25, "stage1_epochs": 2, "stage2_epochs": 1,
-                 "batch": 4, "lr1": 1e-3, "lr2": 1e-4, "alpha": 0.7, "alpha_sweep": [0.3, 0.7],
+                 "batch": 4, "lr1": 1e-3, "lr2": 1e-4, "alpha": 0.7, "alpha_sweep": [0.7],
                  "fusions": ["attention", "add"], "max_offset": 3},
-    "eval": {"max_frames_per_video": 8},
-    "bench": {"quick": True, "res": [32, 64]},
+    "eval": {"max_frames_per_video": 4},
+    "bench": {"quick": True, "res": [32, 64], "batch": [1, 16], "models": ["skd_st", "uva_st"]},
 }
 
 _QUICK: dict[str, Any] = {
@@ -71,7 +71,8 @@ _QUICK: dict[str, Any] = {
                  "batch": 8, "lr1": 1e-3, "lr2": 1e-4, "alpha": 0.7, "alpha_sweep": [0.1, 0.3, 0.5, 0.7, 0.9],
                  "fusions": ["attention", "add", "concat", "multiply"], "max_offset": 3},
     "eval": {"max_frames_per_video": None},
-    "bench": {"quick": False, "res": [32, 64, 96, 128, 256]},
+    "bench": {"quick": True, "res": [32, 64, 128, 256], "batch": [1, 64],
+              "models": ["skd_spatial", "skd_temporal", "skd_st", "uva_st", "fastvsod[backbone=resnet18]"]},
 }
 
 _REAL_CPU: dict[str, Any] = copy.deepcopy(_QUICK)
@@ -93,6 +94,7 @@ _PAPER["teacher"].update({"res": [256, 256], "width": 1.0, "epochs": 20, "batch"
 _PAPER["skd"].update({"resolutions": [32, 64, 128, 256], "epochs": 30, "st_epochs": 30,
                       "mu_sweep": [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0]})
 _PAPER["uvanet"].update({"resolutions": [32, 64, 96, 128, 256], "epochs": 30, "st_epochs": 30})
+_PAPER["bench"] = {"quick": False, "res": [32, 64, 96, 128, 256], "batch": [1, 64], "models": None}
 _PAPER["fastvsod"].update({"res": 473, "backbone": "resnet50", "width": 1.0, "stage1_epochs": 20,
                            "stage2_epochs": 10})
 

@@ -212,21 +212,12 @@ def run_speed(ctx: S.Context) -> pd.DataFrame:
     """The deployment benchmark (params, MACs, memory, frames/s per model, resolution and runtime)."""
     from salkd.bench import models as bench
 
-    out = results_dir(ctx) / "bench"
     bc = ctx.cfg.get("bench", {})
-    argv = ["--out", str(out)]
-    if bc.get("quick"):
-        argv.append("--quick")
-    if bc.get("res"):
-        argv += ["--res", *[str(r) for r in bc["res"]]]
-    if hasattr(bench, "run"):
-        df = bench.run(argv)
-    else:
-        rc = bench.main(argv)
-        if rc:
-            raise RuntimeError(f"the deployment benchmark failed (exit code {rc}); see its output above")
-        csvs = sorted(out.glob("*.csv"))
-        if not csvs:
-            raise FileNotFoundError(f"the deployment benchmark wrote no CSV into {out}")
-        df = pd.read_csv(csvs[0])
+    result = bench.run(bc.get("models"), res=bc.get("res"), batch=bc.get("batch", (1, 64)),
+                       quick=bool(bc.get("quick", False)), progress=ctx.progress, seed=int(ctx.seed))
+    df = pd.DataFrame(result["rows"])
+    df.attrs["speedup"] = result.get("speedup")
+    write_text(results_dir(ctx) / "speed_machine.json",
+               __import__("json").dumps({k: result.get(k) for k in ("peak", "machine", "speedup")},
+                                        indent=2, default=str))
     return _save(ctx, "speed", df)
