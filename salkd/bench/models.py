@@ -229,7 +229,8 @@ class _Progress:
 def run(models: Sequence[str | tuple[str, nn.Module]] | None = None, *, res: Sequence[int] | None = None,
         batch: Sequence[int] = DEFAULT_BATCH, runtimes: Sequence[str] | None = None, quick: bool = False,
         threads: int | None = None, max_call_seconds: float | None = None, seed: int = 0,
-        peak: dict[str, float] | None = None, progress: bool = True) -> dict[str, Any]:
+        peak: dict[str, float] | None = None, progress: bool = True,
+        on_rows: Any = None) -> dict[str, Any]:
     """Run the benchmark; returns ``{"rows": [...], "peak": {...}, "machine": {...}, "speedup": {...}}``.
 
     ``models``: registry specs (``"skd_st"``, ``"fastvsod[backbone=resnet18]"``) or ``(label, module)``
@@ -260,6 +261,8 @@ def run(models: Sequence[str | tuple[str, nn.Module]] | None = None, *, res: Seq
         for spec, r in configs:
             rows += _bench_one(spec, r, batch, runtimes, threads, min_time, repeats, max_call_seconds, seed,
                                peak, bar)
+            if on_rows is not None:
+                on_rows(rows)
     finally:
         bar.close()
     machine = rt.cpu_info()
@@ -533,15 +536,17 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --batch and --res must be positive", file=sys.stderr)
         return 2
     t0 = time.time()
+    out = Path(args.out)
     try:
         result = run(args.models, res=args.res, batch=args.batch, runtimes=args.runtimes, quick=args.quick,
                      threads=args.threads, max_call_seconds=args.max_call_seconds, seed=args.seed,
-                     progress=not args.no_progress)
+                     progress=not args.no_progress,
+                     on_rows=lambda rows: write_text(out / "bench_models.partial.csv", _csv(rows)))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    out = Path(args.out)
     write_text(out / "bench_models.csv", _csv(result["rows"]))
+    (out / "bench_models.partial.csv").unlink(missing_ok=True)
     write_text(out / "bench_models.md", _markdown(result))
     write_json(out / "bench_models.json", {k: v for k, v in result.items() if k != "rows"})
     peak = result["peak"]
