@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default=None, help="runs root (default runs/)")
     r.add_argument("--only", nargs="+", default=None, metavar="NAME", help="run only these notebooks (e.g. 00_data)")
     r.add_argument("--force", action="store_true", help="rerun notebooks even when their stamps are current")
+    r.add_argument("--retrain", action="store_true", help="also retrain complete runs (RETRAIN=True in every notebook)")
     r.add_argument("--timeout", type=int, default=3600, help="per-cell timeout in seconds (default 3600)")
 
     s = sub.add_parser("synth", help="write a synthetic dataset")
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
 
         d = _data_map(a.data)
         return int(reproduce(a.profile, data_fixation=d.get("fixation"), data_vsod=d.get("vsod"), out=a.out,
-                             only=a.only, force=a.force, timeout=a.timeout) or 0)
+                             only=a.only, force=a.force, retrain=a.retrain, timeout=a.timeout) or 0)
     if a.cmd == "synth":
         from salkd.data.synthetic import make_dataset
 
