@@ -262,7 +262,7 @@ def train_teacher(ctx: Context, arch: str, task: str = "fixation", name: str | N
     cache = ctx.cache(task, "train", res)
     extra = {"flow": flow_maps(ctx, cache)} if arch == "tsnet" else None
     ds = FrameDataset(cache, label=TASK_LABEL[task], augment=True, seed=int(ctx.seed), extra=extra)
-    model = build(f"teacher_{arch}", width=float(tc["width"]))
+    model = build(f"teacher_{arch}", **({} if tc.get("width") is None else {"width": float(tc["width"])}))
     run = ctx.run_dir("teachers", name or f"{arch}-{task}")
     settings = ctx.settings(epochs=int(tc["epochs"]), batch_size=int(tc["batch"]), lr=float(tc["lr"]),
                             optimizer="adam", select_metric="metric")
