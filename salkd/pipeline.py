@@ -61,7 +61,9 @@ def _params(run: Path) -> int:
     m = from_run(run)
     if hasattr(m, "deploy"):
         m = m.deploy()
-    return int(sum(p.numel() for p in m.parameters()))
+    from salkd.bench.cost import count_params
+
+    return count_params(m)
 
 
 def _row(ctx: S.Context, experiment: str, variant: str, paper: str, run: Path, *, teacher: str | None = None,

@@ -62,25 +62,21 @@ def _as_tuple(inputs: torch.Tensor | Sequence[torch.Tensor]) -> tuple[torch.Tens
     return tuple(inputs)
 
 
+def _unique_params(model: nn.Module) -> list[torch.Tensor]:
+    """Parameters of ``model``, each shared tensor once."""
+    seen: dict[int, torch.Tensor] = {}
+    for p in model.parameters():
+        seen.setdefault(id(p), p)
+    return list(seen.values())
+
+
 def count_params(model: nn.Module) -> int:
     """Number of parameter elements of ``model`` (shared parameters counted once)."""
-    seen: set[int] = set()
-    total = 0
-    for p in model.parameters():
-        if id(p) not in seen:
-            seen.add(id(p))
-            total += p.numel()
-    return total
+    return sum(p.numel() for p in _unique_params(model))
 
 
 def _param_bytes(model: nn.Module) -> int:
-    seen: set[int] = set()
-    total = 0
-    for p in model.parameters():
-        if id(p) not in seen:
-            seen.add(id(p))
-            total += p.numel() * p.element_size()
-    return total
+    return sum(p.numel() * p.element_size() for p in _unique_params(model))
 
 
 def _buffer_bytes(model: nn.Module) -> int:
