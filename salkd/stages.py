@@ -356,8 +356,10 @@ def skd_students(ctx: Context, spatial_teacher: str | os.PathLike, temporal_teac
     sc = _student_cfg(ctx, "skd")
     res = int(res or sc["res"])
     mu = float(sc["mu"] if mu is None else mu)
-    tname = Path(spatial_teacher).name.split("-")[0]
-    name = name or f"{tname}-{res}-mu{mu:g}"
+    # default names: each student is named after its own teacher, so the temporal student (which only
+    # depends on the temporal teacher) is trained once and shared by every spatial teacher's S_st
+    names = {kind: f"{name}-{kind}" if name else f"{Path(t).name.split('-')[0]}-{res}-mu{mu:g}-{kind}"
+             for kind, t in (("spatial", spatial_teacher), ("temporal", temporal_teacher))}
     cache = ctx.cache("fixation", "train", res)
     t_spa = teacher_knowledge(ctx, spatial_teacher, res)
     t_tem = teacher_knowledge(ctx, temporal_teacher, res)
@@ -377,7 +379,7 @@ def skd_students(ctx: Context, spatial_teacher: str | os.PathLike, temporal_teac
             loss = skd_student_loss(logits.float(), b["teacher"], b["label"], mu=mu)
             return loss, {}
 
-        run = ctx.run_dir("skd_students", f"{name}-{kind}")
+        run = ctx.run_dir("skd_students", names[kind])
         config = {"stage": "skd_students", "kind": kind, "res": res, "mu": mu, "teacher": str(teacher_run),
                   "dataset": str(ctx.dataset_root("fixation")), "profile": ctx.profile}
         fit(model, loss_fn, ds, run, settings, val_fn=_val_fn(ctx, "fixation", res), config=config,

@@ -163,3 +163,47 @@ def test_cuda_forward(name):
         out = m(x) if m.input_kind == "frame" else m(x, x)
     outs = out if isinstance(out, tuple) else (out,)
     assert all(o.is_cuda and o.shape == (2, 1, 32, 32) for o in outs)
+
+
+def _sparse_batch(n: int = 16, size: int = 32, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Frames with a bright blob and a sparse Gaussian target on it (mean ~0.01, like fixation densities)."""
+    g = torch.Generator().manual_seed(seed)
+    yy, xx = torch.meshgrid(torch.arange(size).float(), torch.arange(size).float(), indexing="ij")
+    cy, cx = torch.randint(6, size - 6, (2, n), generator=g).float()
+    d2 = (yy[None] - cy[:, None, None]) ** 2 + (xx[None] - cx[:, None, None]) ** 2
+    target = torch.exp(-d2 / (2 * 2.0 ** 2))[:, None]
+    frames = 0.2 + 0.1 * torch.rand(n, 3, size, size, generator=g) + 0.6 * target
+    return frames.clamp(0, 1), frames.roll(1, dims=-1).clamp(0, 1), target
+
+
+@pytest.mark.parametrize("name", ["skd_spatial", "skd_temporal", "skd_st", "uva_student", "uva_st"])
+def test_students_start_at_the_prior_and_do_not_collapse(name):
+    """Regression: with sigmoid(0) = 0.5 heads and He-free init, the skd students' logits ran to -700
+    within 20 Adam steps (lr 1e-3) on sparse targets and the predictions stayed constant."""
+    from salkd.losses import normalized_l2
+    from salkd.models.blocks import OUTPUT_PRIOR
+
+    torch.manual_seed(0)
+    m = build(name)
+    x, x_next, target = _sparse_batch()
+    pair = getattr(m, "input_kind", "frame") == "pair"
+
+    def out() -> torch.Tensor:
+        o = m(x, x_next) if pair else m(x)
+        return o[0] if isinstance(o, tuple) else o
+
+    with torch.no_grad():
+        start = torch.sigmoid(out()).mean().item()
+    assert abs(start - OUTPUT_PRIOR) < 0.02, f"{name} starts at mean map {start:.3f}, not near the prior"
+    opt = torch.optim.Adam(m.parameters(), lr=1e-3)
+    for _ in range(30):
+        loss = normalized_l2(out(), target)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        logits = out()
+    const_loss = ((target - target.mean()) ** 2).mean().item()
+    assert logits.min().item() > -50, f"{name}: logits ran away to {logits.min().item():.1f}"
+    assert torch.sigmoid(logits).std(dim=(2, 3)).mean().item() > 1e-3, f"{name}: predictions collapsed"
+    assert normalized_l2(logits, target).item() < const_loss, f"{name}: no better than a constant map"

@@ -59,6 +59,14 @@ RUNTIMES: tuple[str, ...] = ("eager", "cl", "bf16_cl", "jit", "compile", "onnx",
 ArrayLike = Any  # np.ndarray | torch.Tensor
 
 
+def cpu_native_bf16() -> bool:
+    """Whether oneDNN runs bfloat16 natively on this CPU (AVX512-BF16 / AMX), not emulated."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def available_runtimes() -> list[str]:
     """Runtimes usable on this machine (CUDA ones only with a GPU, ``onnx`` only with onnxruntime)."""
     out = ["eager", "cl", "bf16_cl", "jit", "compile"]

@@ -26,6 +26,10 @@ conv takes the doubled channel count (the paper says "similar structure as the l
 we read that as the layers after the 8 transferred ones, i.e. 9-13). The fusion subnet is
 truncated-normal initialized (paper); the streams are copied by ``from_students``.
 Inputs must have H, W multiples of 4 (two 2x2 poolings).
+
+Initialization (not given in the paper): He-scaled truncated normal for every layer and the output
+bias at logit(0.01) (``init_output_prior``), since this normalization-free stack with PyTorch's
+default init collapsed to constant maps under the L2 losses.
 """
 from __future__ import annotations
 
@@ -34,7 +38,7 @@ import copy
 import torch
 import torch.nn as nn
 
-from .blocks import ImageNetNorm, SaliencyModel, ch, trunc_normal_init
+from .blocks import ImageNetNorm, SaliencyModel, ch, init_output_prior, trunc_normal_init
 
 __all__ = ["SKDStudent", "SKDSpatiotemporal", "from_students"]
 
@@ -82,6 +86,10 @@ class SKDStudent(SaliencyModel):
         self.norm = ImageNetNorm(2 if temporal else 1)
         self.front = _front(6 if temporal else 3, width)
         self.back = _back(ch(64, width), width)
+        # He-scaled init for every layer: with PyTorch's default init this 12-conv stack without
+        # normalization shrinks the signal layer by layer and collapsed to a constant map in training.
+        trunc_normal_init(self)
+        init_output_prior(self.back[-1])
 
     def features(self, x: torch.Tensor, x_next: torch.Tensor | None = None) -> torch.Tensor:
         """Output of layer 8 (F_s or F_t of skd Sec. III-C)."""
@@ -122,6 +130,10 @@ class SKDSpatiotemporal(SaliencyModel):
         self.temporal = _front(6, width)
         self.fusion = _back(2 * ch(64, width), width)
         trunc_normal_init(self.fusion)
+        init_output_prior(self.fusion[-1])
+        # the streams start as the students do (from_students overwrites them; Ablation-O keeps them)
+        trunc_normal_init(self.spatial)
+        trunc_normal_init(self.temporal)
 
     def forward(self, x: torch.Tensor, x_next: torch.Tensor) -> torch.Tensor:
         self._check(x, 3, "x_t")

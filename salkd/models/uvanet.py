@@ -26,7 +26,7 @@ import copy
 import torch
 import torch.nn as nn
 
-from .blocks import CAResBlock, ImageNetNorm, SaliencyModel, ch, conv_bn_act
+from .blocks import CAResBlock, ImageNetNorm, SaliencyModel, ch, conv_bn_act, init_output_prior
 
 __all__ = ["UVAStudent", "UVASpatiotemporal", "from_student"]
 
@@ -85,6 +85,8 @@ class UVAStudent(SaliencyModel):
         self.tem_head = _path_head(2 * c, width, block)
         self.spa_tail = _path_tail(ch(32, width), width, block)
         self.tem_tail = _path_tail(ch(32, width), width, block)
+        init_output_prior(self.spa_tail[-1])
+        init_output_prior(self.tem_tail[-1])
 
     def features(self, x: torch.Tensor, x_next: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Stage-6 features (F_spa'', F_tem'' of uvanet eq. 7), the part transferred to S_sp."""
@@ -119,6 +121,7 @@ class UVASpatiotemporal(SaliencyModel):
         self.spa_head = _path_head(c, width, block)
         self.tem_head = _path_head(2 * c, width, block)
         self.fusion = _path_tail(2 * ch(32, width), width, block)
+        init_output_prior(self.fusion[-1])
 
     def forward(self, x: torch.Tensor, x_next: torch.Tensor) -> torch.Tensor:
         _check_pair(self, x, x_next)
