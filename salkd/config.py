@@ -37,9 +37,9 @@ _SMOKE: dict[str, Any] = {
     },
     "teacher": {"res": [64, 64], "width": 0.25, "epochs": 2, "batch": 8, "lr": 1e-3,
                 "spatial": ["dva"], "temporal": "tsnet"},
-    "skd": {"res": 32, "resolutions": [32], "epochs": 2, "st_epochs": 2, "batch": 8, "lr": 1e-3,
+    "skd": {"res": 32, "resolutions": [32], "epochs": 4, "st_epochs": 4, "batch": 8, "lr": 1e-3,
             "mu": 0.5, "mu_sweep": [0.0, 0.5], "teachers": ["dva"]},
-    "uvanet": {"res": 32, "resolutions": [32], "epochs": 2, "st_epochs": 2, "batch": 8, "lr": 5e-4,
+    "uvanet": {"res": 32, "resolutions": [32], "epochs": 4, "st_epochs": 4, "batch": 8, "lr": 5e-4,
                "mu": 0.5, "teachers": ["dva"], "blocks": ["cares", "mb"]},
     "fastvsod": {"res": 64, "backbone": "resnet18", "width": 0.25, "stage1_epochs": 2, "stage2_epochs": 1,
                  "batch": 4, "lr1": 1e-3, "lr2": 1e-4, "alpha": 0.7, "alpha_sweep": [0.7],
@@ -54,8 +54,8 @@ _QUICK: dict[str, Any] = {
     "device": "auto",
     "precision": "fp32",
     "data": {
-        "fixation": {"source": "synthetic", "n_videos": 40, "n_frames": 24, "size": [128, 128], "style": "aerial"},
-        "vsod": {"source": "synthetic", "n_videos": 40, "n_frames": 24, "size": [128, 128], "style": "ground"},
+        "fixation": {"source": "synthetic", "n_videos": 40, "n_frames": 18, "size": [128, 128], "style": "aerial"},
+        "vsod": {"source": "synthetic", "n_videos": 40, "n_frames": 18, "size": [128, 128], "style": "ground"},
         "split": {"train": 0.7, "val": 0.3},
     },
     # width 0.5 trains at 10-15 frames/s at 128x128 on 2 cores but learns (SalNet val NSS 0.4 -> 4.4 in
@@ -81,7 +81,7 @@ _QUICK: dict[str, Any] = {
                  "fusions": ["attention", "add", "concat", "multiply"], "max_offset": 3},
     "eval": {"max_frames_per_video": None},
     "bench": {"quick": True, "res": [32, 64, 128], "batch": [1, 64],
-              "models": ["skd_spatial", "skd_temporal", "skd_st", "uva_st", "fastvsod[backbone=resnet18]"]},
+              "models": ["skd_st", "uva_st", "fastvsod[backbone=resnet18]"]},
 }
 
 _REAL_CPU: dict[str, Any] = copy.deepcopy(_QUICK)

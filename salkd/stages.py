@@ -262,6 +262,7 @@ def train_teacher(ctx: Context, arch: str, task: str = "fixation", name: str | N
     cache = ctx.cache(task, "train", res)
     extra = {"flow": flow_maps(ctx, cache)} if arch == "tsnet" else None
     ds = FrameDataset(cache, label=TASK_LABEL[task], augment=True, seed=int(ctx.seed), extra=extra)
+    torch.manual_seed(int(ctx.seed))  # weights from the seed, whatever ran before in this process
     model = build(f"teacher_{arch}", **({} if tc.get("width") is None else {"width": float(tc["width"])}))
     run = ctx.run_dir("teachers", name or f"{arch}-{task}")
     settings = ctx.settings(epochs=int(tc["epochs"]), batch_size=int(tc["batch"]), lr=float(tc["lr"]),
@@ -372,6 +373,7 @@ def skd_students(ctx: Context, spatial_teacher: str | os.PathLike, temporal_teac
         else:
             ds = FramePairDataset(cache, label="density", offsets=[1], augment=True, seed=int(ctx.seed),
                                   extra={"teacher": maps})
+        torch.manual_seed(int(ctx.seed))
         model = build(f"skd_{kind}")
 
         def loss_fn(net: Any, b: dict[str, Any], kind: str = kind):

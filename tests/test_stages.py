@@ -94,3 +94,20 @@ def test_cli_train_reuses_the_complete_stage(ctx: S.Context, teachers: dict[str,
 def test_unknown_override_is_refused() -> None:
     with pytest.raises(KeyError, match="unknown config key"):
         S.Context(profile="smoke", overrides={"skd.muu": 0.3})
+
+
+def test_stage_weights_do_not_depend_on_what_ran_before(ctx: S.Context, teachers: dict[str, Path],
+                                                        tmp_path: Path) -> None:
+    """A stage's initial weights come from the seed, not from the process's RNG history (a teacher
+    built after other work once started from other weights and trained to a different model)."""
+    import torch
+
+    from salkd.models.checkpoints import read_state_dict
+
+    other = S.Context(profile="smoke", progress=False, runs=tmp_path / "runs")
+    torch.rand(12345)  # consume the global RNG differently than the session's first training did
+    run = S.train_teacher(other, "dva")
+    a = read_state_dict(teachers["dva"] / "checkpoint.pt")
+    b = read_state_dict(run / "checkpoint.pt")
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a), "same seed, same data, different weights"

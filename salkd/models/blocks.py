@@ -288,7 +288,7 @@ OUTPUT_PRIOR = 0.01
 def init_output_prior(layer: nn.Module, prior: float = OUTPUT_PRIOR) -> None:
     """Set the bias of a saliency head's last layer to logit(``prior``) (prior initialization).
 
-    Saliency targets are sparse (fixation densities average ~0.01-0.1). A head starting at
+    Saliency targets are mostly background (fixation densities average ~0.01-0.1). A head starting at
     sigmoid(0) = 0.5 is first pushed down on every pixel at once; with the L2 losses of skd / uvanet
     and Adam this drove the logits of the normalization-free skd students to -700 within 20 steps,
     where sigmoid has no gradient, and the students stayed constant. Starting at the prior avoids

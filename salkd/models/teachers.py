@@ -58,6 +58,11 @@ class DVATeacher(SaliencyModel):
         self.block5 = nn.Sequential(nn.MaxPool2d(2), _vgg_block(c[3], c[4], 3))
         self.side = nn.ModuleList([nn.Conv2d(c[i], 1, 1) for i in (2, 3, 4)])
         self.fuse = nn.Conv2d(3, 1, 1)
+        # the fusion starts as the mean of the side outputs (HED's fusion init): a random init can give
+        # a side output a negative weight, and such a teacher learned an inverted map (NSS < 0)
+        with torch.no_grad():
+            self.fuse.weight.fill_(1.0 / 3.0)
+            self.fuse.bias.zero_()
 
     def forward_train(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         self._check(x, 3)
