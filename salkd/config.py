@@ -58,12 +58,12 @@ _QUICK: dict[str, Any] = {
         "vsod": {"source": "synthetic", "n_videos": 40, "n_frames": 18, "size": [128, 128], "style": "ground"},
         "split": {"train": 0.7, "val": 0.3},
     },
-    # width 0.5 trains at 10-15 frames/s at 128x128 on 2 cores but learns (SalNet val NSS 0.4 -> 4.4 in
-    # 3 epochs); width None (each teacher's CPU default) is faster, but DVA at 0.125 went to negative NSS.
+    # width 0.5 at 96x96: 25-40 s an epoch (DVA, SalNet) and ~11 s (SSNet, TSNet) on 2 cores for 672 frames;
+    # the teachers reach test NSS 2.8-4.0 in 3 epochs. width None (each teacher's CPU default) is faster.
     "teacher": {"res": [96, 96], "width": 0.5, "epochs": 3, "batch": 16, "lr": 1e-3,
                 "spatial": ["dva", "salnet", "ssnet"], "temporal": "tsnet"},
     # skd: Adam, lr 1e-3, batch 128 (skd Sec. IV-A); mu = 0.5 (skd Sec. IV-C)
-    # Sizes below are set from training speeds measured on a 2-core CPU (64x64, batch 128, fp32):
+    # Sizes below are set from training speeds measured on a 2-core CPU (64x64, fp32):
     # skd_spatial 194, skd_temporal 160, skd_st 102, uva_student 17, uva_st 30 frames/s.
     # Batch 32 instead of 128: 672 training frames at batch 128 are 5 steps an epoch, too few to learn.
     # The ablations (Table IV, mu sweep) run at skd.res = 32 to fit the time budget.

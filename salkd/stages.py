@@ -255,15 +255,13 @@ def train_teacher(ctx: Context, arch: str, task: str = "fixation", name: str | N
     (crop, rotation <= 10 degrees, flip). Validation metric: NSS (fixation) or max-F (VSOD).
     """
     from salkd.data import FrameDataset
-    from salkd.models import build
 
     tc = ctx.cfg["teacher"]
     res = _size(tc["res"])
     cache = ctx.cache(task, "train", res)
     extra = {"flow": flow_maps(ctx, cache)} if arch == "tsnet" else None
     ds = FrameDataset(cache, label=TASK_LABEL[task], augment=True, seed=int(ctx.seed), extra=extra)
-    torch.manual_seed(int(ctx.seed))  # weights from the seed, whatever ran before in this process
-    model = build(f"teacher_{arch}", **({} if tc.get("width") is None else {"width": float(tc["width"])}))
+    model = _build(ctx, f"teacher_{arch}", **({} if tc.get("width") is None else {"width": float(tc["width"])}))
     run = ctx.run_dir("teachers", name or f"{arch}-{task}")
     settings = ctx.settings(epochs=int(tc["epochs"]), batch_size=int(tc["batch"]), lr=float(tc["lr"]),
                             optimizer="adam", select_metric="metric")
@@ -352,7 +350,6 @@ def skd_students(ctx: Context, spatial_teacher: str | os.PathLike, temporal_teac
     """
     from salkd.data import FrameDataset, FramePairDataset
     from salkd.losses import skd_student_loss
-    from salkd.models import build
 
     sc = _student_cfg(ctx, "skd")
     res = int(res or sc["res"])
@@ -373,8 +370,7 @@ def skd_students(ctx: Context, spatial_teacher: str | os.PathLike, temporal_teac
         else:
             ds = FramePairDataset(cache, label="density", offsets=[1], augment=True, seed=int(ctx.seed),
                                   extra={"teacher": maps})
-        torch.manual_seed(int(ctx.seed))
-        model = build(f"skd_{kind}")
+        model = _build(ctx, f"skd_{kind}")
 
         def loss_fn(net: Any, b: dict[str, Any], kind: str = kind):
             logits = net(b["frame"]) if kind == "spatial" else net(b["frame"], b["next"])
@@ -400,7 +396,7 @@ def skd_st(ctx: Context, spatial_run: str | os.PathLike | None, temporal_run: st
     """
     from salkd.data import FramePairDataset
     from salkd.losses import skd_st_loss
-    from salkd.models import build, from_run, from_students
+    from salkd.models import from_run, from_students
 
     sc = _student_cfg(ctx, "skd")
     if init == "students":
@@ -408,14 +404,13 @@ def skd_st(ctx: Context, spatial_run: str | os.PathLike | None, temporal_run: st
             raise ValueError("skd_st(init='students') needs the spatial and temporal student runs")
         s_cfg = read_json(Path(spatial_run) / "config.json")
         res = int(res or s_cfg["res"])
-        torch.manual_seed(int(ctx.seed))
+        _seed_weights(ctx)
         model = from_students(from_run(spatial_run), from_run(temporal_run))
         model.salkd_spec = {"name": "skd_st", "kwargs": {}}
         default = Path(spatial_run).name.rsplit("-spatial", 1)[0]
     elif init == "scratch":
         res = int(res or sc["res"])
-        torch.manual_seed(int(ctx.seed))
-        model = build("skd_st")
+        model = _build(ctx, "skd_st")
         default = f"scratch-{res}"
     else:
         raise ValueError(f"init must be 'students' or 'scratch', got {init!r}")
@@ -448,7 +443,6 @@ def uva_student(ctx: Context, spatial_teacher: str | os.PathLike | None, tempora
     """
     from salkd.data import FramePairDataset
     from salkd.losses import uva_coupled_loss
-    from salkd.models import build
 
     uc = _student_cfg(ctx, "uvanet")
     res = int(res or uc["res"])
@@ -463,8 +457,7 @@ def uva_student(ctx: Context, spatial_teacher: str | os.PathLike | None, tempora
     else:
         extra, tname = None, "scratch"
     ds = FramePairDataset(cache, label="density", offsets=[1], augment=True, seed=int(ctx.seed), extra=extra)
-    torch.manual_seed(int(ctx.seed))
-    model = build("uva_student", block=block)
+    model = _build(ctx, "uva_student", block=block)
 
     def loss_fn(net: Any, b: dict[str, Any]):
         s, t = net(b["frame"], b["next"])
@@ -493,7 +486,7 @@ def uva_st(ctx: Context, student_run: str | os.PathLike | None, *, init: str = "
     from salkd.models import build, from_run, from_student
 
     uc = _student_cfg(ctx, "uvanet")
-    torch.manual_seed(int(ctx.seed))
+    _seed_weights(ctx)
     if init == "student":
         if student_run is None:
             raise ValueError("uva_st(init='student') needs the uva_student run")
@@ -531,14 +524,12 @@ def fastvsod_stage1(ctx: Context, name: str | None = None) -> Path:
     momentum 0.9, weight decay 5e-4, poly policy (fastvsod Sec. 4.1). The encoder is not used."""
     from salkd.data import FrameDataset
     from salkd.losses import bce
-    from salkd.models import build
 
     fc = ctx.cfg["fastvsod"]
     res = int(fc["res"])
     cache = ctx.cache("vsod", "train", res)
     ds = FrameDataset(cache, label="mask", augment=True, seed=int(ctx.seed))
-    torch.manual_seed(int(ctx.seed))
-    model = build("fastvsod", backbone=str(fc["backbone"]), width=float(fc["width"]), fusion="attention")
+    model = _build(ctx, "fastvsod", backbone=str(fc["backbone"]), width=float(fc["width"]), fusion="attention")
 
     def loss_fn(net: Any, b: dict[str, Any]):
         out = net.forward_train(b["frame"])
@@ -568,7 +559,7 @@ def fastvsod_stage2(ctx: Context, stage1_run: str | os.PathLike, *, sd: bool = T
     """
     from salkd.data import FrameDataset, FramePairDataset
     from salkd.losses import fastvsod_spatial_loss, fastvsod_temporal_loss
-    from salkd.models import build, read_state_dict
+    from salkd.models import read_state_dict
 
     if fe not in (None, "train", "test"):
         raise ValueError(f"fe must be None, 'train' or 'test', got {fe!r}")
@@ -578,8 +569,7 @@ def fastvsod_stage2(ctx: Context, stage1_run: str | os.PathLike, *, sd: bool = T
     res = int(s1["res"])
     kw = dict(s1["model"]["kwargs"])
     kw.update({"fusion": fusion, "encoder": fe is not None, "keep_encoder_at_test": fe == "test"})
-    torch.manual_seed(int(ctx.seed))
-    model = build("fastvsod", **kw)
+    model = _build(ctx, "fastvsod", **kw)
     state = read_state_dict(Path(stage1_run) / "checkpoint.pt")
     own = model.state_dict()
     loadable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape
@@ -636,6 +626,20 @@ def evaluate_run(ctx: Context, run: str | os.PathLike, split: str = "test", *, o
 
     write_text(out, df.to_csv())
     return df
+
+
+def _seed_weights(ctx: Context) -> None:
+    """Seed the global torch RNG so that the next model's initial weights come from ``ctx.seed``,
+    whatever ran before in this process (a stage's weights must not depend on the call history)."""
+    torch.manual_seed(int(ctx.seed))
+
+
+def _build(ctx: Context, name: str, **kw: Any) -> torch.nn.Module:
+    """:func:`salkd.models.build` with freshly seeded weights (see :func:`_seed_weights`)."""
+    from salkd.models import build
+
+    _seed_weights(ctx)
+    return build(name, **kw)
 
 
 def prepare_data(ctx: Context) -> dict[str, Path]:
