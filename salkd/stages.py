@@ -40,7 +40,7 @@ from salkd.runs import is_complete, read_json
 from salkd.train import TrainSettings, fit, resolve_device
 
 __all__ = ["Context", "prepare_data", "train_teacher", "train_teachers", "teacher_knowledge", "flow_maps",
-           "skd_students", "skd_st", "uva_student", "uva_st", "fastvsod_stage1", "fastvsod_stage2",
+           "split_in_time", "skd_students", "skd_st", "uva_student", "uva_st", "fastvsod_stage1", "fastvsod_stage2",
            "evaluate_run", "STAGES", "run_stage"]
 
 TASK_LABEL = {"fixation": "density", "vsod": "mask"}
@@ -144,7 +144,11 @@ def _synthetic(task: str, spec: Mapping[str, Any], seed: int, progress: bool) ->
 
 
 def _split_dataset(ctx: Context, task: str, split: str) -> Any:
-    """Open the split: ``splits.json`` / split folders if the dataset has them, else by video order."""
+    """Open the split: ``splits.json`` / split folders if the dataset has them, else by video order.
+
+    The split settings are ``data.<task>.split`` if given, else ``data.split``. A dataset with fewer
+    than 3 videos (or ``split.by = "time"``) is split in time instead: see :func:`split_in_time`.
+    """
     from salkd.data import DatasetError, open_dataset
 
     root = ctx.dataset_root(task)
@@ -152,22 +156,65 @@ def _split_dataset(ctx: Context, task: str, split: str) -> Any:
     if split in ("val", "test") and spec.get("val_source") and not (ctx.data and ctx.data.get(task)):
         vroot = paths.shared_data() / str(spec["val_source"]).split(":", 1)[-1]
         return open_dataset(vroot)
+    if split == "train" and spec.get("val_source") and not (ctx.data and ctx.data.get(task)):
+        return open_dataset(root)  # a separate validation source: all of ``source`` is for training
     try:
         return open_dataset(root, split=split)
     except DatasetError:
         pass
     full = open_dataset(root)
     names = [v.name for v in full.videos]
-    if len(names) < 3:
-        raise DatasetError(f"{root} has {len(names)} video(s) and no split information; a train/val/test split "
-                           f"by video needs at least 3 (add a splits.json mapping split -> video names)")
-    fr = ctx.cfg["data"].get("split", {"train": 0.7, "val": 0.3})
+    fr = dict(spec.get("split") or ctx.cfg["data"].get("split", {"train": 0.7, "val": 0.3}))
+    if fr.get("by", "video") == "time" or len(names) < 3:
+        if fr.get("by", "video") != "time":
+            warnings.warn(f"{root} has {len(names)} video(s) and no split information: splitting each video in "
+                          f"time (first {float(fr.get('train', 0.7)):.0%} of its frames for training). Add a "
+                          f"splits.json mapping split -> video names to split by video.", stacklevel=3)
+        return split_in_time(full, split, train=float(fr.get("train", 0.7)), gap=int(fr.get("gap", 0)),
+                             clip=fr.get("clip"))
     n_train = max(1, int(round(len(names) * float(fr.get("train", 0.7)))))
     n_train = min(n_train, len(names) - 2)
     rest = names[n_train:]
     half = max(1, len(rest) // 2)
     parts = {"train": names[:n_train], "val": rest[:half], "test": rest[half:]}
     return full.subset(parts[split])
+
+
+def split_in_time(dataset: Any, split: str, *, train: float = 0.7, gap: int = 0, clip: int | None = None) -> Any:
+    """The ``split`` of every video cut in time: the first ``train`` fraction of its frames for
+    training, then half of the rest for validation and the other half for testing.
+
+    ``gap`` frames are dropped before the validation and the test block, so that neighbouring
+    frames (nearly the same image) do not sit on both sides of a split. ``clip`` cuts each block
+    into clips of that many frames (the last one may be longer), so that per-video statistics
+    have more than one sample. Segments are named ``<video>@<first>-<last>`` (frame indices).
+    """
+    from salkd.data import DatasetError
+
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
+    if not 0.0 < train < 1.0:
+        raise ValueError(f"the train fraction must be in (0, 1), got {train}")
+    out = []
+    for v in dataset.videos:
+        n = len(v)
+        n_train = int(round(n * train))
+        n_val = (n - n_train) // 2
+        bounds = {"train": (0, n_train), "val": (n_train + gap, n_train + n_val),
+                  "test": (n_train + n_val + gap, n)}
+        a, b = bounds[split]
+        if b - a < 2:
+            raise DatasetError(f"video {v.name!r} of {dataset.root} has {n} frames: too few to split in time into "
+                               f"train/val/test with train fraction {train} and a gap of {gap} frames "
+                               f"(the {split} block would have {max(0, b - a)}); use longer videos or a splits.json")
+        step = int(clip) if clip else b - a
+        starts = list(range(a, b, step))
+        if len(starts) > 1 and b - starts[-1] < step:
+            starts.pop()  # the short remainder joins the previous clip
+        for k, s0 in enumerate(starts):
+            s1 = starts[k + 1] if k + 1 < len(starts) else b
+            out.append(v.segment(s0, s1))
+    return dataset.replace_videos(out, split)
 
 
 # ---- teachers ------------------------------------------------------------------------------

@@ -136,6 +136,15 @@ def test_split_subfolders_and_splits_json(tmp_path):
         open_dataset(tmp_path, split="val")
 
 
+def test_a_sequence_named_like_a_split_is_a_video_not_a_split(tmp_path):
+    # DAVIS-2016 has a sequence called "train"
+    make_toolkit(tmp_path, n_seq=2)
+    (tmp_path / "seq1").rename(tmp_path / "train")
+    assert open_dataset(tmp_path).names == ["seq0", "train"]
+    with pytest.raises(DatasetError, match="no split 'train'"):
+        open_dataset(tmp_path, split="train")
+
+
 def test_unknown_layout_and_missing_path(tmp_path):
     (tmp_path / "notes.txt").write_text("hi")
     with pytest.raises(DatasetError, match="no known dataset layout"):

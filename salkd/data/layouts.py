@@ -206,6 +206,22 @@ class Video:
         key = num if num is not None else i + 1
         return self._points.get(key, np.zeros((0, 2), np.float32))
 
+    def segment(self, start: int, stop: int) -> "Video":
+        """Frames ``start:stop`` as a video of its own, named ``<name>@<start>-<stop - 1>``.
+
+        Labels and the fixation-points file come along; frame numbers in file names are kept,
+        so ``fixation_points`` still finds each frame's points.
+        """
+        n = len(self.frames)
+        if not 0 <= start < stop <= n:
+            raise ValueError(f"segment {start}:{stop} is not inside video {self.name!r} with {n} frames")
+
+        def cut(paths: list[Path | None] | None) -> list[Path | None] | None:
+            return None if paths is None else paths[start:stop]
+
+        return Video(f"{self.name}@{start:04d}-{stop - 1:04d}", self.frames[start:stop], cut(self.masks),
+                     cut(self.fixations), cut(self.density), self.points_csv)
+
     def frame_size(self, i: int = 0) -> tuple[int, int]:
         """(H, W) of frame ``i`` read from the file header."""
         return image_size(self.frames[self._check_index(i)])
@@ -278,6 +294,10 @@ class VideoDataset:
             raise DatasetError(f"videos {missing[:5]} are not in dataset {self.root}")
         return VideoDataset(self.root, self.layout, self.task, [self[n] for n in names],
                             self.split, dict(self.info))
+
+    def replace_videos(self, videos: Sequence[Video], split: str | None = None) -> "VideoDataset":
+        """The same dataset with another list of videos (e.g. segments of its videos)."""
+        return VideoDataset(self.root, self.layout, self.task, list(videos), split or self.split, dict(self.info))
 
     def validate(self) -> None:
         """Run :meth:`Video.validate` on every video."""
@@ -441,9 +461,12 @@ def _open_sod(root: Path, idir: Path, mdir: Path) -> VideoDataset:
 
 
 def _split_dir(root: Path, split: str) -> Path | None:
+    """The split sub-folder, if any. A folder that is itself one video (DAVIS has a sequence named
+    ``train``) is not a split."""
     for alias in SPLIT_ALIASES.get(split, (split,)):
-        if (root / alias).is_dir():
-            return root / alias
+        sub = root / alias
+        if sub.is_dir() and not any((sub / n).is_dir() for n in FRAME_DIRS):
+            return sub
     return None
 
 

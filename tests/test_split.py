@@ -1,0 +1,59 @@
+"""Splitting a dataset: by video, and in time for datasets with one or two long videos."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from salkd import stages as S
+from salkd.data import DatasetError, open_dataset
+
+from data_fixtures import make_dhf1k
+
+
+def _frames(ds) -> list[list[str]]:
+    return [[p.name for p in v.frames] for v in ds.videos]
+
+
+def test_split_in_time_is_disjoint_ordered_and_keeps_labels(tmp_path: Path) -> None:
+    ds = open_dataset(make_dhf1k(tmp_path / "d", n_videos=1, n_frames=40))
+    parts = {s: S.split_in_time(ds, s, train=0.7, gap=2, clip=10) for s in ("train", "val", "test")}
+    train, val, test = (sum(_frames(parts[s]), []) for s in ("train", "val", "test"))
+    names = [p.name for p in ds.videos[0].frames]
+    # 28 train frames in clips of 10 (the short remainder joins the last clip), val 30..33, test 36..39
+    assert train == names[:28] and val == names[30:34] and test == names[36:40]
+    assert [len(v) for v in parts["train"].videos] == [10, 18]
+    assert parts["train"].videos[0].name == f"{ds.videos[0].name}@0000-0009"
+    assert parts["test"].split == "test"
+    seg = parts["val"].videos[0]
+    assert [p.name for p in seg.density] == [p.name for p in ds.videos[0].density[30:34]]
+    # the fixation points are looked up by the frame number in the file name, so they survive the cut
+    assert np.array_equal(seg.fixation_points(0), ds.videos[0].fixation_points(30))
+
+
+def test_split_in_time_rejects_too_short_videos_naming_them(tmp_path: Path) -> None:
+    ds = open_dataset(make_dhf1k(tmp_path / "d", n_videos=1, n_frames=6))
+    with pytest.raises(DatasetError, match=r"too few to split in time"):
+        S.split_in_time(ds, "test", train=0.7, gap=1)
+
+
+def test_one_video_dataset_is_split_in_time_with_a_warning(tmp_path: Path) -> None:
+    root = make_dhf1k(tmp_path / "d", n_videos=1, n_frames=30)
+    ctx = S.Context(profile="smoke", data={"fixation": str(root)}, progress=False)
+    with pytest.warns(UserWarning, match="splitting each video in time"):
+        train = ctx.dataset("fixation", "train")
+    with pytest.warns(UserWarning):
+        test = ctx.dataset("fixation", "test")
+    assert train.n_frames == 20 and test.n_frames == 5
+    assert not set(_frames(train)[0]) & set(_frames(test)[0])
+
+
+def test_split_by_time_can_be_asked_for_per_task(tmp_path: Path) -> None:
+    root = make_dhf1k(tmp_path / "d", n_videos=3, n_frames=20)
+    ctx = S.Context(profile="smoke", data={"fixation": str(root)}, progress=False,
+                    overrides={"data.fixation.split": {"by": "time", "train": 0.5}})
+    val = ctx.dataset("fixation", "val")
+    assert len(val.videos) == 3 and all(len(v) == 5 for v in val.videos)
+    by_video = S.Context(profile="smoke", data={"fixation": str(root)}, progress=False)
+    assert len(by_video.dataset("fixation", "val").videos) == 1
