@@ -1076,7 +1076,8 @@ def _best_claim(ctx: Any, paper: str, ref: str, claim: str, df: pd.DataFrame | N
     best = max(vals, key=lambda k: vals[k] if higher else -vals[k])
     ours = ", ".join(f"{k:g}: {vals[k]:.3f}" for k in vals)
     return _claim(paper, ref, claim, metric, paper_value, ours, margin, noise, data_desc(ctx, task), v,
-                  f"best {col} here = {best:g}; margin vs runner-up {rival:g}")
+                  f"best {col} here = {best:g}; margin of {col} = {claimed:g} over the best other setting "
+                  f"({col} {rival:g})")
 
 
 def _variants(df: pd.DataFrame | None) -> list[str]:
