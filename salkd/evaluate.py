@@ -100,8 +100,15 @@ def _resolve_model(model_or_run: nn.Module | str | os.PathLike) -> nn.Module:
 
 def _other_fixations(dataset: Any, cache: Any, video: str, use_cache: bool, seed: int,
                      n: int = 16) -> np.ndarray | None:
-    """Pooled fixation maps of up to ``n`` frames of other videos (for shuffled AUC)."""
-    others = [v for v in cache.videos if v != video]
+    """Pooled fixation maps of up to ``n`` frames of other videos (for shuffled AUC).
+
+    Segments of the same source video (a split in time) do not count as other videos: their
+    fixations sit where this video's do, which would drive shuffled AUC to 0.5. With no other
+    source video, shuffled AUC is undefined (``None``).
+    """
+    from salkd.data.layouts import source_video
+
+    others = [v for v in cache.videos if source_video(v) != source_video(video)]
     if not others:
         return None
     rng = np.random.default_rng([seed, sum(map(ord, video))])

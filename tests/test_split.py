@@ -57,3 +57,23 @@ def test_split_by_time_can_be_asked_for_per_task(tmp_path: Path) -> None:
     assert len(val.videos) == 3 and all(len(v) == 5 for v in val.videos)
     by_video = S.Context(profile="smoke", data={"fixation": str(root)}, progress=False)
     assert len(by_video.dataset("fixation", "val").videos) == 1
+
+
+def test_segments_of_the_same_video_are_not_other_videos_for_shuffled_auc(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from salkd.data.layouts import source_video
+    from salkd.evaluate import _other_fixations
+
+    assert source_video("0002@0030-0059") == "0002" and source_video("a@b") == "a@b"
+    one = S.split_in_time(open_dataset(make_dhf1k(tmp_path / "one", n_videos=1, n_frames=40)), "test", clip=2)
+    assert len(one.videos) == 3
+    cache = SimpleNamespace(videos=one.names)
+    assert _other_fixations(one, cache, one.names[0], False, seed=0) is None  # sAUC undefined, not 0.5
+
+    two = S.split_in_time(open_dataset(make_dhf1k(tmp_path / "two", n_videos=2, n_frames=40)), "test", clip=2)
+    cache = SimpleNamespace(videos=two.names)
+    pool = _other_fixations(two, cache, two.names[0], False, seed=0)
+    assert pool is not None
+    other_frames = [two[v].read_fixation(i) for v in two.names if v.startswith("0002") for i in range(len(two[v]))]
+    assert np.all(pool <= np.max(other_frames, axis=0))  # pooled only from video 0002

@@ -110,6 +110,14 @@ def _align(frames: list[Path], labels: list[Path], folder: Path) -> list[Path | 
     return out
 
 
+_SEGMENT = re.compile(r"@\d{4,}-\d{4,}$")
+
+
+def source_video(name: str) -> str:
+    """``name`` without the ``@<first>-<last>`` suffix of :meth:`Video.segment`."""
+    return _SEGMENT.sub("", name)
+
+
 @dataclass
 class Video:
     """One video: ordered frame paths and per-frame label paths (``None`` where unlabeled).
@@ -205,6 +213,11 @@ class Video:
         num = _trailing_int(self.frames[i].stem)
         key = num if num is not None else i + 1
         return self._points.get(key, np.zeros((0, 2), np.float32))
+
+    @property
+    def source(self) -> str:
+        """The name of the video this one was cut from (its own name if it is not a segment)."""
+        return source_video(self.name)
 
     def segment(self, start: int, stop: int) -> "Video":
         """Frames ``start:stop`` as a video of its own, named ``<name>@<start>-<stop - 1>``.
