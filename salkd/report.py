@@ -493,6 +493,12 @@ def data_desc(ctx: Any, task: str) -> str:
             src = s.split(":", 1)[1]
         else:
             src = str(s)
+        if spec.get("val_source"):  # the test split is read from the separate validation source
+            vs = str(spec["val_source"])
+            return f"{getattr(ctx, 'profile', '?')}: {vs.split(':', 1)[-1]} (trained on {src.strip()})"
+    split = spec.get("split") or cfg.get("data", {}).get("split") or {}
+    if isinstance(split, Mapping) and split.get("by") == "time":
+        return f"{getattr(ctx, 'profile', '?')}: {src.strip()} (test split: last frames of each video, split in time)"
     return f"{getattr(ctx, 'profile', '?')}: {src.strip()} (test split)"
 
 

@@ -77,3 +77,12 @@ def test_segments_of_the_same_video_are_not_other_videos_for_shuffled_auc(tmp_pa
     assert pool is not None
     other_frames = [two[v].read_fixation(i) for v in two.names if v.startswith("0002") for i in range(len(two[v]))]
     assert np.all(pool <= np.max(other_frames, axis=0))  # pooled only from video 0002
+
+
+def test_reports_say_what_the_test_split_is() -> None:
+    from salkd.report import data_desc
+
+    ctx = S.Context(profile="real-cpu", progress=False)
+    assert data_desc(ctx, "vsod") == "real-cpu: davis2016/val (trained on davis2016/train)"
+    assert "split in time" in data_desc(ctx, "fixation")
+    assert data_desc(S.Context(profile="quick", progress=False), "fixation").endswith("(test split)")
