@@ -1052,6 +1052,13 @@ def _better_claim(ctx: Any, paper: str, ref: str, claim: str, df: pd.DataFrame |
     n = min(len(sa.videos), len(sb.videos)) if sa.videos is not None and sb.videos is not None else 0
     note = (f"noise = 2 SE over {n} test videos" if n > 1 else
             f"no error bar ({n} video(s), one seed): noise = {NO_ERRORBAR_REL:.0%} of the score")
+    if n > 1:
+        from salkd.data.layouts import source_video
+
+        k = len({source_video(str(v)) for v in sa.videos.index})
+        if k < n:
+            note = (f"noise = 2 SE over {n} test clips of {k} video(s); clips of one video are correlated, "
+                    f"so this underestimates the noise")
     if max(sa.n_runs, sb.n_runs) > 1:
         note += f"; {max(sa.n_runs, sb.n_runs)} seeds"
     return _claim(paper, ref, claim, metric, pv, f"{sa.value:.3f} vs {sb.value:.3f}", margin, noise,

@@ -20,11 +20,11 @@ def _ctx(tmp_path: Path) -> SimpleNamespace:
     return SimpleNamespace(profile="smoke", cfg=get_profile("smoke"), runs_root=root, data=None)
 
 
-def _run(ctx, name: str, nss_per_video: list[float]) -> Path:
+def _run(ctx, name: str, nss_per_video: list[float], vids: list[str] | None = None) -> Path:
     """A fake run folder with eval_test.csv (per-video rows + overall)."""
     run = Path(ctx.runs_root) / "fake" / name
     run.mkdir(parents=True, exist_ok=True)
-    vids = [f"v{i}" for i in range(len(nss_per_video))]
+    vids = vids or [f"v{i}" for i in range(len(nss_per_video))]
     ev = pd.DataFrame({"nss": nss_per_video, "cc": np.full(len(vids), 0.5)}, index=vids)
     ev.loc["overall"] = [float(np.mean(nss_per_video)), 0.5]
     ev.index.name = "video"
@@ -178,3 +178,16 @@ def test_no_error_bar_uses_relative_noise(tmp_path):
     assert _claim(df, "Ablation-S")["verdict"] == report.INCONCLUSIVE
     assert _claim(df, "Ablation-O")["verdict"] == report.REPRODUCED
     assert "no error bar" in _claim(df, "Ablation-O")["note"]
+
+
+def test_noise_over_clips_of_one_video_is_flagged(tmp_path):
+    ctx = _ctx(tmp_path)
+    clips = [f"0002@{30 * k:04d}-{30 * k + 29:04d}" for k in range(3)]
+    vals = [3.0, 3.2, 3.1]
+    _write(ctx, "skd_table4", [
+        {"variant": "full", "run": str(_run(ctx, "full", vals, clips)), "nss": float(np.mean(vals))},
+        {"variant": "Ablation-O", "run": str(_run(ctx, "o", [v - 0.5 for v in vals], clips)),
+         "nss": float(np.mean(vals)) - 0.5},
+    ])
+    note = _claim(report.claims(ctx), "Ablation-O")["note"]
+    assert "3 test clips of 1 video(s)" in note and "underestimates" in note
