@@ -195,3 +195,17 @@ def test_bad_input_raises_clear_value_error(kw, match):
     assert isinstance(info.value, ValueError)
     with pytest.raises(MetricInputError, match="n_splits"):
         FixationEvaluator(n_splits=0)
+
+
+def test_read_only_inputs_are_accepted_without_warnings() -> None:
+    # cached low-res labels are memory maps opened read-only
+    import warnings
+
+    from salkd.metrics._input import as_tensor
+
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    a.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        t = as_tensor(a, "pred")
+    assert np.array_equal(t.numpy(), a)

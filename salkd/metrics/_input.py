@@ -26,7 +26,10 @@ def as_tensor(x: Any, name: str) -> torch.Tensor:
     if isinstance(x, np.ndarray):
         if x.dtype == np.uint16 or x.dtype.kind not in "buif":
             raise MetricInputError(f"{name}: unsupported dtype {x.dtype}; expected uint8, bool or float")
-        return torch.from_numpy(np.ascontiguousarray(x))
+        x = np.ascontiguousarray(x)
+        if not x.flags.writeable:  # a memory map or a read-only view: torch needs its own buffer
+            x = x.copy()
+        return torch.from_numpy(x)
     raise MetricInputError(f"{name}: expected a numpy array or torch tensor, got {type(x).__name__}")
 
 
