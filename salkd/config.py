@@ -86,6 +86,10 @@ _QUICK: dict[str, Any] = {
 
 _REAL_CPU: dict[str, Any] = copy.deepcopy(_QUICK)
 _REAL_CPU.update({"name": "real-cpu"})
+# shuffled AUC on DHF1K uses the dataset's aggregate "other fixations" map (as TinyHD's metadata ships
+# it): the sample is one video, so there are no other videos to pool fixations from
+_REAL_CPU["eval"] = {"max_frames_per_video": None,
+                     "shuffle_map": "shared:reference/shuffle_maps/dhf1k_shuffledmap.npy"}
 _REAL_CPU["data"] = {
     # one DHF1K video (783 frames): split in time, 70 / 15 / 15 %, 15 frames (0.5 s) dropped at each
     # boundary, blocks cut into 30-frame (1 s) clips so that per-clip statistics have several samples

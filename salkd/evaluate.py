@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["evaluate", "predict_cache", "model_inputs", "pair_index"]
+__all__ = ["evaluate", "load_shuffle_map", "predict_cache", "model_inputs", "pair_index"]
 
 
 def pair_index(t: int, n: int) -> int:
@@ -98,6 +98,27 @@ def _resolve_model(model_or_run: nn.Module | str | os.PathLike) -> nn.Module:
     return m
 
 
+def load_shuffle_map(path: str | os.PathLike) -> np.ndarray:
+    """A dataset's "other fixations" map for shuffled AUC, as float32 (H, W); pixels > 0 are the
+    negatives. Reads ``.npy`` (e.g. the DHF1K / UCF-Sports aggregate maps) or a grayscale image."""
+    from salkd.data import DatasetError
+    from salkd.data.imageio import read_gray
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"shuffle map {p} does not exist (set eval.shuffle_map to a .npy or image file, "
+                                f"or to null to pool other videos' fixations)")
+    try:
+        arr = np.load(p, allow_pickle=False) if p.suffix == ".npy" else read_gray(p)
+    except (ValueError, OSError) as exc:
+        raise DatasetError(f"shuffle map {p} cannot be read: {exc}") from exc
+    arr = np.asarray(arr, dtype=np.float32)
+    if arr.ndim != 2 or not np.isfinite(arr).all() or not (arr > 0).any():
+        raise DatasetError(f"shuffle map {p} must be a finite 2-D map with some pixels > 0, "
+                           f"got shape {arr.shape}")
+    return arr
+
+
 def _other_fixations(dataset: Any, cache: Any, video: str, use_cache: bool, seed: int,
                      n: int = 16) -> np.ndarray | None:
     """Pooled fixation maps of up to ``n`` frames of other videos (for shuffled AUC).
@@ -138,14 +159,16 @@ def _other_fixations(dataset: Any, cache: Any, video: str, use_cache: bool, seed
 def evaluate(model_or_run: nn.Module | str | os.PathLike, dataset: Any, res: int | Sequence[int], *,
              device: str = "auto", batch_size: int = 64, output: str | None = None,
              labels: str = "full", max_frames_per_video: int | None = None, cache_root: str | os.PathLike | None = None,
-             progress: bool = True, seed: int = 0, task: str | None = None) -> pd.DataFrame:
+             progress: bool = True, seed: int = 0, task: str | None = None,
+             shuffle_map: np.ndarray | None = None) -> pd.DataFrame:
     """Per-video and overall metrics (a DataFrame, last row ``"overall"``) of a model on a dataset.
 
     ``model_or_run``: a model or a run folder (rebuilt with :func:`salkd.models.from_run`, best
     weights, test-time network). ``dataset``: a :class:`salkd.data.VideoDataset` or a path.
     ``res``: the model's input size (an int for square inputs). ``output``: which output of a
-    multi-output model (``uva_student``: "spatial" or "temporal"). See the module docstring for
-    the protocol. ``df.attrs`` holds the task, resolution and metric conventions.
+    multi-output model (``uva_student``: "spatial" or "temporal"). ``shuffle_map``: a dataset-wide
+    map of other fixations for shuffled AUC (e.g. DHF1K's aggregate map, :func:`load_shuffle_map`),
+    used instead of pooling other videos' fixations. See the module docstring for the protocol. ``df.attrs`` holds the task, resolution and metric conventions.
     """
     from tqdm.auto import tqdm
 
@@ -183,7 +206,8 @@ def evaluate(model_or_run: nn.Module | str | os.PathLike, dataset: Any, res: int
                 ev.update(_resize(p, gt.shape), gt)
         else:
             ev = FixationEvaluator(seed=seed)
-            other = _other_fixations(ds, cache, v, labels == "cache", seed)
+            other = (shuffle_map if shuffle_map is not None
+                     else _other_fixations(ds, cache, v, labels == "cache", seed))
             for p, t in zip(pred, ts):
                 if labels == "cache":
                     fx = np.asarray(arr["fixation"][t])

@@ -664,15 +664,36 @@ def evaluate_run(ctx: Context, run: str | os.PathLike, split: str = "test", *, o
     task = task or cfg.get("task") or ("vsod" if str(cfg.get("stage", "")).startswith("fastvsod") else "fixation")
     out = run / f"eval_{split}{'_' + output if output else ''}.csv"
     ck = run / "checkpoint.pt"
-    if out.is_file() and ck.is_file() and out.stat().st_mtime_ns >= ck.stat().st_mtime_ns and not ctx.force:
-        return pd.read_csv(out, index_col=0)
     limit = ctx.cfg["eval"].get("max_frames_per_video")
+    smap_path = _shuffle_map_path(ctx) if task == "fixation" else None
+    # what the numbers depend on besides the weights: recompute when any of it changes
+    settings = {"max_frames_per_video": limit, "seed": int(ctx.seed), "split": split,
+                "shuffle_map": None if smap_path is None else
+                [str(smap_path), smap_path.stat().st_mtime_ns if smap_path.is_file() else None]}
+    key_file = out.with_suffix(".json")
+    if (out.is_file() and ck.is_file() and out.stat().st_mtime_ns >= ck.stat().st_mtime_ns and not ctx.force
+            and key_file.is_file() and read_json(key_file) == settings):
+        return pd.read_csv(out, index_col=0)
+    from salkd.evaluate import load_shuffle_map
+
+    smap = load_shuffle_map(smap_path) if smap_path is not None else None
     df = evaluate(run, ctx.dataset(task, split), cfg["res"], device=str(ctx.device), output=output,
-                  max_frames_per_video=limit, progress=ctx.progress, seed=int(ctx.seed))
+                  max_frames_per_video=limit, progress=ctx.progress, seed=int(ctx.seed), shuffle_map=smap)
     from salkd.atomic import write_text
 
     write_text(out, df.to_csv())
+    write_json(key_file, settings)
     return df
+
+
+def _shuffle_map_path(ctx: Context) -> Path | None:
+    """``eval.shuffle_map`` of the profile as a path (``shared:`` = under the shared data folder); None
+    when unset or when the user gave their own fixation dataset (the map belongs to the profile's)."""
+    src = ctx.cfg["eval"].get("shuffle_map")
+    if not src or (ctx.data and ctx.data.get("fixation")):
+        return None
+    src = str(src)
+    return paths.shared_data() / src.split(":", 1)[1] if src.startswith("shared:") else Path(src).expanduser()
 
 
 def _seed_weights(ctx: Context) -> None:

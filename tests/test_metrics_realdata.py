@@ -68,6 +68,10 @@ def test_davis_masks_match_pysod_with_resized_low_res_predictions():
 def test_dhf1k_gaze_maps_match_reference_with_shuffle_map():
     d = _need(DATA / "dhf1k_sample" / "0002")
     other = np.load(_need(DATA / "reference" / "shuffle_maps" / "dhf1k_shuffledmap.npy"))
+    from salkd.evaluate import load_shuffle_map  # what the real-cpu profile's evaluation reads
+
+    assert np.array_equal(load_shuffle_map(DATA / "reference" / "shuffle_maps" / "dhf1k_shuffledmap.npy"),
+                          other.astype(np.float32))
     fix = np.stack([_read(d / "fixation" / f"{i:04d}.png") for i in (10, 11)])
     dens = np.stack([_read(d / "maps" / f"{i:04d}.png") for i in (10, 11)])
     pred = np.stack([_read(d / "maps" / f"{i:04d}.png") for i in (20, 21)])  # a later frame's map as "prediction"

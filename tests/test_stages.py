@@ -111,3 +111,34 @@ def test_stage_weights_do_not_depend_on_what_ran_before(ctx: S.Context, teachers
     b = read_state_dict(run / "checkpoint.pt")
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a), "same seed, same data, different weights"
+
+
+def test_evaluation_is_recomputed_when_its_settings_change(ctx: S.Context, teachers: dict[str, Path]) -> None:
+    full = S.evaluate_run(ctx, teachers["dva"], "test")
+    fewer = S.evaluate_run(S.Context(profile="smoke", runs=ctx.runs, progress=False,
+                                     overrides={"eval.max_frames_per_video": 2}), teachers["dva"], "test")
+    assert fewer.loc["overall", "n_frames"] < full.loc["overall", "n_frames"]
+    again = S.evaluate_run(ctx, teachers["dva"], "test")
+    assert again.loc["overall", "n_frames"] == full.loc["overall", "n_frames"]
+
+
+def test_shuffle_map_defines_sauc_on_a_one_video_split(tmp_path: Path, teachers: dict[str, Path]) -> None:
+    from data_fixtures import make_dhf1k
+    from salkd.data import DatasetError, open_dataset
+    from salkd.evaluate import evaluate, load_shuffle_map
+
+    root = make_dhf1k(tmp_path / "d", n_videos=1, n_frames=40, size=(36, 64))
+    test = S.split_in_time(open_dataset(root), "test", clip=2)
+    no_map = evaluate(teachers["dva"], test, 64, progress=False)
+    assert np.isnan(no_map.loc["overall", "sauc"])  # no other video to draw negatives from
+    smap = np.zeros((36, 64), np.float32)
+    smap[10:26, 20:44] = 1.0
+    np.save(tmp_path / "shuffle.npy", smap)
+    with_map = evaluate(teachers["dva"], test, 64, progress=False, shuffle_map=load_shuffle_map(tmp_path / "shuffle.npy"))
+    assert 0.0 <= with_map.loc["overall", "sauc"] <= 1.0
+    assert with_map.loc["overall", "nss"] == pytest.approx(no_map.loc["overall", "nss"])
+    with pytest.raises(FileNotFoundError, match="shuffle map"):
+        load_shuffle_map(tmp_path / "missing.npy")
+    np.save(tmp_path / "bad.npy", np.zeros((2, 3, 4), np.float32))
+    with pytest.raises(DatasetError, match="2-D"):
+        load_shuffle_map(tmp_path / "bad.npy")
