@@ -27,6 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from salkd.tensors import from_array
+
 __all__ = ["evaluate", "load_shuffle_map", "predict_cache", "model_inputs", "pair_index"]
 
 
@@ -38,7 +40,7 @@ def pair_index(t: int, n: int) -> int:
 
 
 def _to_tensor(frames: np.ndarray, device: torch.device) -> torch.Tensor:
-    x = torch.from_numpy(np.ascontiguousarray(frames)).to(device)
+    x = from_array(frames).to(device)
     return x.permute(0, 3, 1, 2).float().div_(255.0)
 
 

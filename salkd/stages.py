@@ -37,6 +37,7 @@ from salkd import paths
 from salkd.atomic import save_npy, write_json
 from salkd.config import get_profile
 from salkd.runs import is_complete, read_json
+from salkd.tensors import from_array
 from salkd.train import TrainSettings, fit, resolve_device
 
 __all__ = ["Context", "prepare_data", "train_teacher", "train_teachers", "teacher_knowledge", "flow_maps",
@@ -375,8 +376,8 @@ def _predict_flow(model: torch.nn.Module, frames: np.ndarray, flows: np.ndarray,
                   batch: int = 32) -> np.ndarray:
     res = []
     for s in range(0, frames.shape[0], batch):
-        x = torch.from_numpy(np.ascontiguousarray(frames[s:s + batch])).to(dev).permute(0, 3, 1, 2).float() / 255
-        f = torch.from_numpy(np.ascontiguousarray(flows[s:s + batch])).to(dev).permute(0, 3, 1, 2).float()
+        x = from_array(frames[s:s + batch]).to(dev).permute(0, 3, 1, 2).float() / 255
+        f = from_array(flows[s:s + batch]).to(dev).permute(0, 3, 1, 2).float()
         res.append(torch.sigmoid(model(x, f).float())[:, 0].cpu().numpy())
     return np.concatenate(res)
 

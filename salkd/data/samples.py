@@ -30,6 +30,8 @@ import cv2
 import numpy as np
 import torch
 
+from salkd.tensors import from_array
+
 from .imageio import DatasetError
 from .lowres import LowResCache
 
@@ -167,7 +169,7 @@ class _CacheDataset(torch.utils.data.Dataset):
                 x = np.asarray(src, dtype=np.float32)
                 if sc != 1.0:
                     x = x * np.float32(sc)
-                out[key] = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)) if c > 1 else x[None])
+                out[key] = from_array(x.transpose(2, 0, 1) if c > 1 else x[None])
             for key, x, _, _ in special:
                 out[key] = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))
             return out

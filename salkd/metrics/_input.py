@@ -12,6 +12,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from salkd.tensors import from_array
+
 __all__ = ["MetricInputError", "as_tensor", "as_batch", "resize_batch", "check_finite", "check_unit_range", "rowdot"]
 
 
@@ -26,10 +28,7 @@ def as_tensor(x: Any, name: str) -> torch.Tensor:
     if isinstance(x, np.ndarray):
         if x.dtype == np.uint16 or x.dtype.kind not in "buif":
             raise MetricInputError(f"{name}: unsupported dtype {x.dtype}; expected uint8, bool or float")
-        x = np.ascontiguousarray(x)
-        if not x.flags.writeable:  # a memory map or a read-only view: torch needs its own buffer
-            x = x.copy()
-        return torch.from_numpy(x)
+        return from_array(x)
     raise MetricInputError(f"{name}: expected a numpy array or torch tensor, got {type(x).__name__}")
 
 
