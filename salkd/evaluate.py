@@ -170,7 +170,8 @@ def evaluate(model_or_run: nn.Module | str | os.PathLike, dataset: Any, res: int
     ``res``: the model's input size (an int for square inputs). ``output``: which output of a
     multi-output model (``uva_student``: "spatial" or "temporal"). ``shuffle_map``: a dataset-wide
     map of other fixations for shuffled AUC (e.g. DHF1K's aggregate map, :func:`load_shuffle_map`),
-    used instead of pooling other videos' fixations. See the module docstring for the protocol. ``df.attrs`` holds the task, resolution and metric conventions.
+    used instead of pooling other videos' fixations. See the module docstring for the protocol.
+    ``df.attrs`` holds the task, resolution and metric conventions.
     """
     from tqdm.auto import tqdm
 

@@ -657,31 +657,30 @@ def fastvsod_stage2(ctx: Context, stage1_run: str | os.PathLike, *, sd: bool = T
 def evaluate_run(ctx: Context, run: str | os.PathLike, split: str = "test", *, output: str | None = None,
                  task: str | None = None) -> pd.DataFrame:
     """Evaluate a run's best weights on a split at the run's resolution; cached as
-    ``<run>/eval_<split>[_<output>].csv`` (recomputed when the checkpoint is newer)."""
-    from salkd.evaluate import evaluate
+    ``<run>/eval_<split>[_<output>].csv`` and recomputed when the checkpoint is newer or the
+    evaluation settings (dataset, frame limit, seed, shuffle map; kept in ``eval_<split>.json``) changed."""
+    from salkd.atomic import write_text
+    from salkd.evaluate import evaluate, load_shuffle_map
 
     run = Path(run)
     cfg = read_json(run / "config.json")
     task = task or cfg.get("task") or ("vsod" if str(cfg.get("stage", "")).startswith("fastvsod") else "fixation")
     out = run / f"eval_{split}{'_' + output if output else ''}.csv"
     ck = run / "checkpoint.pt"
+    ds = ctx.dataset(task, split)
     limit = ctx.cfg["eval"].get("max_frames_per_video")
     smap_path = _shuffle_map_path(ctx) if task == "fixation" else None
-    # what the numbers depend on besides the weights: recompute when any of it changes
-    settings = {"max_frames_per_video": limit, "seed": int(ctx.seed), "split": split,
+    settings = {"data": str(ds.root), "videos": len(ds.videos), "max_frames_per_video": limit,
+                "seed": int(ctx.seed), "split": split,
                 "shuffle_map": None if smap_path is None else
                 [str(smap_path), smap_path.stat().st_mtime_ns if smap_path.is_file() else None]}
     key_file = out.with_suffix(".json")
     if (out.is_file() and ck.is_file() and out.stat().st_mtime_ns >= ck.stat().st_mtime_ns and not ctx.force
             and key_file.is_file() and read_json(key_file) == settings):
         return pd.read_csv(out, index_col=0)
-    from salkd.evaluate import load_shuffle_map
-
     smap = load_shuffle_map(smap_path) if smap_path is not None else None
-    df = evaluate(run, ctx.dataset(task, split), cfg["res"], device=str(ctx.device), output=output,
+    df = evaluate(run, ds, cfg["res"], device=str(ctx.device), output=output,
                   max_frames_per_video=limit, progress=ctx.progress, seed=int(ctx.seed), shuffle_map=smap)
-    from salkd.atomic import write_text
-
     write_text(out, df.to_csv())
     write_json(key_file, settings)
     return df

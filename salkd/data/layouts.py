@@ -214,11 +214,6 @@ class Video:
         key = num if num is not None else i + 1
         return self._points.get(key, np.zeros((0, 2), np.float32))
 
-    @property
-    def source(self) -> str:
-        """The name of the video this one was cut from (its own name if it is not a segment)."""
-        return source_video(self.name)
-
     def segment(self, start: int, stop: int) -> "Video":
         """Frames ``start:stop`` as a video of its own, named ``<name>@<start>-<stop - 1>``.
 
