@@ -87,7 +87,7 @@ class Context:
     # ---- data -----------------------------------------------------------------------------
     def dataset_root(self, task: str) -> Path:
         """The dataset folder of ``task`` (generating synthetic data on first use)."""
-        if self.data and self.data.get(task):
+        if self.user_data(task):
             p = Path(self.data[task]).expanduser()
             if not p.exists():
                 raise FileNotFoundError(f"{task} dataset path {p} does not exist")
@@ -97,13 +97,17 @@ class Context:
         if src == "synthetic":
             return _synthetic(task, spec, int(self.seed), self.progress)
         if isinstance(src, str) and src.startswith("shared:"):
-            p = paths.shared_data() / src.split(":", 1)[1]
+            p = profile_path(src)
             if not p.exists():
                 raise FileNotFoundError(f"profile {self.profile!r} reads {p} (the real sample data), which is not "
                                         f"here; set SALKD_SHARED or pass the dataset path")
             return p
         raise ValueError(f"profile {self.profile!r} has no {task} dataset: pass Context(data={{{task!r}: PATH}}) "
                          f"(CLI: --data {task}=PATH)")
+
+    def user_data(self, task: str) -> bool:
+        """True if the user passed their own dataset for ``task`` (profile data settings do not apply)."""
+        return bool(self.data and self.data.get(task))
 
     def dataset(self, task: str, split: str) -> Any:
         """The ``split`` ("train" | "val" | "test") of the ``task`` dataset."""
@@ -123,6 +127,13 @@ class Context:
                     precision=str(self.cfg.get("precision", "fp32")))
         base.update(kw)
         return TrainSettings(**base)
+
+
+def profile_path(src: str | os.PathLike) -> Path:
+    """A path named in a profile: ``shared:<rel>`` is under the shared sample-data folder, anything
+    else a file-system path."""
+    s = str(src)
+    return paths.shared_data() / s.split(":", 1)[1] if s.startswith("shared:") else Path(s).expanduser()
 
 
 def _size(res: int | Sequence[int]) -> tuple[int, int]:
@@ -154,11 +165,9 @@ def _split_dataset(ctx: Context, task: str, split: str) -> Any:
 
     root = ctx.dataset_root(task)
     spec = ctx.cfg["data"].get(task, {})
-    if split in ("val", "test") and spec.get("val_source") and not (ctx.data and ctx.data.get(task)):
-        vroot = paths.shared_data() / str(spec["val_source"]).split(":", 1)[-1]
-        return open_dataset(vroot)
-    if split == "train" and spec.get("val_source") and not (ctx.data and ctx.data.get(task)):
-        return open_dataset(root)  # a separate validation source: all of ``source`` is for training
+    if spec.get("val_source") and not ctx.user_data(task):
+        # a separate validation source gives val and test; all of ``source`` is for training
+        return open_dataset(profile_path(spec["val_source"]) if split in ("val", "test") else root)
     try:
         return open_dataset(root, split=split)
     except DatasetError:
@@ -690,10 +699,9 @@ def _shuffle_map_path(ctx: Context) -> Path | None:
     """``eval.shuffle_map`` of the profile as a path (``shared:`` = under the shared data folder); None
     when unset or when the user gave their own fixation dataset (the map belongs to the profile's)."""
     src = ctx.cfg["eval"].get("shuffle_map")
-    if not src or (ctx.data and ctx.data.get("fixation")):
+    if not src or ctx.user_data("fixation"):
         return None
-    src = str(src)
-    return paths.shared_data() / src.split(":", 1)[1] if src.startswith("shared:") else Path(src).expanduser()
+    return profile_path(src)
 
 
 def _seed_weights(ctx: Context) -> None:
