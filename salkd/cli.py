@@ -1,4 +1,4 @@
-"""The ``salkd`` command: reproduce | synth | train | evaluate | bench | export | predict."""
+"""The ``salkd`` command: reproduce | synth | train | evaluate | bench | export | predict | weights."""
 from __future__ import annotations
 
 import argparse
@@ -14,7 +14,7 @@ def _kv(items: list[str] | None, what: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for it in items or []:
         if "=" not in it:
-            raise SystemExit(f"{what} expects KEY=VALUE, got {it!r}")
+            raise ValueError(f"{what} expects KEY=VALUE, got {it!r}")
         k, v = it.split("=", 1)
         out[k.strip()] = v
     return out
@@ -22,23 +22,29 @@ def _kv(items: list[str] | None, what: str) -> dict[str, str]:
 
 def build_parser() -> argparse.ArgumentParser:
     from salkd.config import profile_names
-    from salkd.stages import STAGES
+    from salkd.papers import STAGES
 
     p = argparse.ArgumentParser(prog="salkd", description="Spatiotemporal knowledge distillation for video "
                                 "saliency: reproducible paper notebooks (skd, uvanet, fastvsod).")
+    p.add_argument("--debug", action="store_true", help="show the full traceback of any error")
+    # --debug is also accepted after the command; SUPPRESS keeps a subcommand from resetting it to False
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="cmd", required=True)
 
-    r = sub.add_parser("reproduce", help="run the notebooks in order with papermill")
+    r = sub.add_parser("reproduce", help="run the notebooks in order with papermill", parents=[common])
     r.add_argument("--profile", default="quick", choices=profile_names(), help="size of the pipeline (default quick)")
     r.add_argument("--data", action="append", metavar="TASK=PATH",
                    help="dataset path per task: fixation=PATH and/or vsod=PATH (repeatable)")
     r.add_argument("--out", default=None, help="runs root (default runs/)")
     r.add_argument("--only", nargs="+", default=None, metavar="NAME", help="run only these notebooks (e.g. 00_data)")
+    r.add_argument("--keep-going", action="store_true",
+                   help="build the other tables and figures past a failed one (listed in CLAIMS.md) instead of stopping")
     r.add_argument("--force", action="store_true", help="rerun notebooks even when their stamps are current")
     r.add_argument("--retrain", action="store_true", help="also retrain complete runs (RETRAIN=True in every notebook)")
     r.add_argument("--timeout", type=int, default=3600, help="per-cell timeout in seconds (default 3600)")
 
-    s = sub.add_parser("synth", help="write a synthetic dataset")
+    s = sub.add_parser("synth", help="write a synthetic dataset", parents=[common])
     s.add_argument("root", help="output folder")
     s.add_argument("--kind", choices=["vsod", "fixation"], required=True)
     s.add_argument("--videos", type=int, default=100)
@@ -47,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--style", choices=["aerial", "ground"], default="aerial")
     s.add_argument("--seed", type=int, default=0)
 
-    t = sub.add_parser("train", help="run one stage (and the upstream stages it needs)")
+    t = sub.add_parser("train", help="run one stage (and the upstream stages it needs)", parents=[common])
     t.add_argument("stage", choices=STAGES)
     t.add_argument("--profile", default=None, choices=profile_names(), help="default $SALKD_PROFILE or quick")
     t.add_argument("--config", default=None, help="a JSON file of dotted overrides, e.g. {\"skd.mu\": 0.3}")
@@ -61,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--force", action="store_true", help="retrain complete runs")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    e = sub.add_parser("evaluate", help="metrics of a run folder on a dataset")
+    e = sub.add_parser("evaluate", help="metrics of a run folder on a dataset", parents=[common])
     e.add_argument("run", help="a run folder runs/<profile>/<stage>/<name>")
     e.add_argument("--data", required=True, help="a dataset folder in any supported layout")
     e.add_argument("--split", default=None, help="train | val | test (if the dataset has splits)")
@@ -71,18 +77,21 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--max-frames", type=int, default=None, help="frames per video (evenly spaced)")
     e.add_argument("--csv", default=None, help="also write the table here")
 
-    b = sub.add_parser("bench", help="benchmarks: metrics | models (options after the name)")
+    b = sub.add_parser("bench", help="benchmarks: metrics | models (options after the name)", parents=[common])
     b.add_argument("name", choices=["metrics", "models"])
     b.add_argument("rest", nargs=argparse.REMAINDER)
 
-    x = sub.add_parser("export", help="export a model to ONNX and check it against PyTorch")
+    x = sub.add_parser("export", help="export a model to ONNX and check it against PyTorch", parents=[common])
     x.add_argument("model", help="a registry name (e.g. skd_st) or a run folder")
     x.add_argument("--checkpoint", default=None, help="a checkpoint file or run folder with the weights")
     x.add_argument("--res", type=int, default=64)
     x.add_argument("--out", required=True, help="the .onnx file to write")
     x.add_argument("--atol", type=float, default=1e-4)
 
-    pr = sub.add_parser("predict", help="run a trained student on a video file or a frame folder")
+    from salkd import weights
+
+    weights.add_cli(sub, parents=[common])
+    pr = sub.add_parser("predict", help="run a trained student on a video file or a frame folder", parents=[common])
     pr.add_argument("source", help="a video file (any OpenCV-readable format) or a folder of frames")
     pr.add_argument("--run", required=True, help="the run folder of a trained model")
     pr.add_argument("--res", type=int, default=None, help="input resolution (default: the run's)")
@@ -96,13 +105,14 @@ def _data_map(items: list[str] | None) -> dict[str, str]:
     d = _kv(items, "--data")
     bad = set(d) - {"fixation", "vsod"}
     if bad:
-        raise SystemExit(f"--data takes fixation=PATH or vsod=PATH, not {sorted(bad)}")
+        raise ValueError(f"--data takes fixation=PATH or vsod=PATH, not {sorted(bad)}")
     return d
 
 
 def _cmd_train(a: argparse.Namespace) -> int:
     from salkd.config import default_profile, parse_value
-    from salkd.stages import Context, run_stage
+    from salkd.context import Context
+    from salkd.papers import run_stage
 
     overrides: dict[str, Any] = {}
     if a.config:
@@ -149,21 +159,24 @@ def _cmd_export(a: argparse.Namespace) -> int:
                 model = from_run(ck)
             else:
                 load_state_checked(model, read_state_dict(ck), source=str(ck))
-    if hasattr(model, "deploy"):
-        model = model.deploy()
+    model = model.deploy()
     rep = export_onnx(model.eval(), a.out, res=a.res, atol=a.atol)
     print(json.dumps(rep, indent=2, default=str))
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    a = build_parser().parse_args(argv)
+def _run(a: argparse.Namespace) -> int:
+    if a.cmd == "weights":
+        from salkd import weights
+
+        return weights.run_cli(a)
     if a.cmd == "reproduce":
         from salkd.reproduce import reproduce
 
         d = _data_map(a.data)
         return int(reproduce(a.profile, data_fixation=d.get("fixation"), data_vsod=d.get("vsod"), out=a.out,
-                             only=a.only, force=a.force, retrain=a.retrain, timeout=a.timeout) or 0)
+                             only=a.only, force=a.force, retrain=a.retrain, timeout=a.timeout,
+                             keep_going=a.keep_going) or 0)
     if a.cmd == "synth":
         from salkd.data.synthetic import make_dataset
 
@@ -189,6 +202,49 @@ def main(argv: list[str] | None = None) -> int:
               f"end to end {rep['end_to_end_fps']:.0f} frames/s -> {rep['video']} (maps in {rep['maps']})")
         return 0
     return 2
+
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    """salkd's own errors, whose messages name the file or key and what to do: no traceback needed.
+
+    FileNotFoundError (missing files and folders), ValueError (bad arguments and settings; also
+    ``salkd.data.DatasetError``: unreadable, corrupt or unknown datasets), KeyError (unknown config
+    keys and profiles, e.g. a misspelled ``--set``), ``salkd.runs.RunError`` (a missing, incomplete
+    or mismatched run folder), ``salkd.export.ExportError`` and FloatingPointError (training diverged).
+    """
+    from salkd.export import ExportError
+    from salkd.runs import RunError
+
+    return (FileNotFoundError, ValueError, KeyError, RunError, ExportError, FloatingPointError)
+
+
+def _message(exc: BaseException) -> str:
+    # str(KeyError("...")) is the repr of its argument; show the message itself, on one line
+    msg = exc.args[0] if isinstance(exc, KeyError) and len(exc.args) == 1 else exc
+    return " ".join(line.strip() for line in str(msg).splitlines()) or type(exc).__name__
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``salkd`` command line; returns the exit code.
+
+    salkd's own errors print one line ``salkd: error: <message>`` on stderr and exit with 2 (as
+    argparse does for bad arguments); ``--debug`` shows their traceback instead. Any other exception
+    propagates with its traceback. Ctrl-C exits with 130 (runs resume from their last checkpoint).
+    """
+    a = build_parser().parse_args(argv)
+    debug = bool(getattr(a, "debug", False))
+    try:
+        return _run(a)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("salkd: interrupted; rerun the same command to resume", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if debug or not isinstance(exc, _expected_errors()):
+            raise
+        print(f"salkd: error: {_message(exc)}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from salkd.sizes import as_size
 from salkd.tensors import from_array
 
 __all__ = ["evaluate", "load_shuffle_map", "predict_cache", "model_inputs", "pair_index"]
@@ -92,12 +93,9 @@ def predict_cache(model: nn.Module, frames: np.ndarray, *, device: torch.device,
 def _resolve_model(model_or_run: nn.Module | str | os.PathLike) -> nn.Module:
     if isinstance(model_or_run, nn.Module):
         return model_or_run
-    from salkd.models import from_run
+    from salkd.models import load_for_inference
 
-    m = from_run(model_or_run)
-    if hasattr(m, "deploy") and callable(m.deploy):
-        m = m.deploy()
-    return m
+    return load_for_inference(model_or_run)[0]
 
 
 def load_shuffle_map(path: str | os.PathLike) -> np.ndarray:
@@ -177,13 +175,13 @@ def evaluate(model_or_run: nn.Module | str | os.PathLike, dataset: Any, res: int
 
     from salkd import paths
     from salkd.data import cache_lowres, open_dataset
+    from salkd.device import resolve_device
     from salkd.metrics import FixationEvaluator, SODEvaluator, metrics_table
-    from salkd.train import resolve_device
 
     if labels not in ("full", "cache"):
         raise ValueError(f"labels must be 'full' or 'cache', got {labels!r}")
     ds = open_dataset(dataset) if isinstance(dataset, (str, os.PathLike)) else dataset
-    size = (int(res), int(res)) if isinstance(res, (int, np.integer)) else tuple(int(r) for r in res)
+    size = as_size(res)
     dev = resolve_device(device)
     model = _resolve_model(model_or_run).to(dev).eval()
     task = task or ds.task

@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from salkd.atomic import atomic_path
+from salkd.models.inputs import example_inputs
 
 __all__ = ["ExportError", "export_onnx", "onnx_input_names"]
 
@@ -97,8 +98,6 @@ def export_onnx(model: nn.Module, out: str | os.PathLike, res: int = 64, *, atol
     Returns ``{"path", "input_names", "output_names", "res", "opset", "exporter",
     "max_abs_diff", "atol", "bytes"}``.
     """
-    from salkd.bench.runtime import example_inputs
-
     if exporter not in {"auto", "torchscript", "dynamo"}:
         raise ValueError(f"exporter must be 'auto', 'torchscript' or 'dynamo', got {exporter!r}")
     if not isinstance(model, nn.Module):

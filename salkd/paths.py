@@ -13,14 +13,19 @@ variable           meaning                                default
 ``SALKD_CACHE``    low-res caches, teacher maps, flow     ``<home>/.cache``
 ``SALKD_FIGURES``  regenerated tables and figures         ``<home>/figures``
 ``SALKD_SHARED``   the real sample data                   ``<home>/../shared/data``
+``SALKD_WEIGHTS``  downloaded pretrained weights          ``<cache>/weights``
 =================  =====================================  ==========================
+
+The released weights kept beside the data (``shared_weights()``) are found next to the shared data
+folder: ``<SALKD_SHARED>/../weights``, i.e. ``<home>/../shared/weights`` by default.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-__all__ = ["home", "runs_dir", "data_dir", "cache_dir", "figures_dir", "shared_data", "notebooks_dir"]
+__all__ = ["home", "runs_dir", "data_dir", "cache_dir", "figures_dir", "shared_data", "notebooks_dir",
+           "weights_dir", "shared_weights"]
 
 
 def _find_home() -> Path:
@@ -85,3 +90,13 @@ def shared_data() -> Path:
 def notebooks_dir() -> Path:
     """The ordered notebooks."""
     return home() / "notebooks"
+
+
+def weights_dir() -> Path:
+    """Where ``salkd weights get`` puts pretrained weights (``$SALKD_WEIGHTS`` or ``<cache>/weights``)."""
+    return _env_or("SALKD_WEIGHTS", cache_dir() / "weights")
+
+
+def shared_weights() -> Path:
+    """The released checkpoints kept beside the shared data (``../shared/weights``)."""
+    return shared_data().parent / "weights"

@@ -73,19 +73,16 @@ def predict_video(source: str | os.PathLike, run: str | os.PathLike, out: str | 
     """
     from tqdm.auto import tqdm
 
+    from salkd.device import resolve_device
     from salkd.evaluate import pair_index  # noqa: F401  (documented pairing convention)
-    from salkd.models import from_run
-    from salkd.runs import read_json
-    from salkd.train import resolve_device
+    from salkd.models import load_for_inference
+    from salkd.sizes import as_size
 
     run = Path(run)
-    cfg = read_json(run / "config.json")
-    r = res or cfg.get("res")
-    size = (int(r), int(r)) if isinstance(r, (int, float)) else tuple(int(x) for x in r)
+    model, _, size = load_for_inference(run)
+    if res:
+        size = as_size(int(res) if isinstance(res, float) else res)
     dev = resolve_device(device)
-    model = from_run(run)
-    if hasattr(model, "deploy"):
-        model = model.deploy()
     model = model.to(dev).eval()
     kind = getattr(model, "input_kind", "frame")
     if kind == "flow":

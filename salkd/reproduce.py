@@ -37,11 +37,7 @@ from typing import Any, Iterable, Sequence
 from salkd import paths
 from salkd.atomic import write_json
 
-__all__ = ["reproduce", "notebook_paths", "select", "notebook_key", "NotebookFailed", "Outcome"]
-
-
-class NotebookFailed(RuntimeError):
-    """A notebook raised while executing; the message names the notebook and the cell."""
+__all__ = ["reproduce", "notebook_paths", "select", "notebook_key", "Outcome"]
 
 
 @dataclass
@@ -132,7 +128,8 @@ def _summary(outcomes: list[Outcome]) -> str:
 def reproduce(profile: str | None = "quick", *, data_fixation: str | os.PathLike | None = None,
               data_vsod: str | os.PathLike | None = None, out: str | os.PathLike | None = None,
               only: Iterable[str] | None = None, force: bool = False, retrain: bool = False,
-              timeout: int | None = 3600, progress: bool = True, outcomes: list[Outcome] | None = None) -> int:
+              timeout: int | None = 3600, progress: bool = True, outcomes: list[Outcome] | None = None,
+              keep_going: bool = False) -> int:
     """Run the notebooks in order with papermill; return 0 when all succeeded (or were skipped).
 
     ``profile``: the profile name (``None``: ``$SALKD_PROFILE`` or "quick"); ``data_fixation`` /
@@ -141,12 +138,17 @@ def reproduce(profile: str | None = "quick", *, data_fixation: str | os.PathLike
     ``force``: ignore the stamps and run every selected notebook; ``retrain``: passed to the
     notebooks as ``RETRAIN`` (retrain complete runs); ``timeout``: per-cell timeout in seconds
     (``None``: none); ``progress``: papermill's per-notebook progress bar. ``outcomes``: a list to
-    receive one :class:`Outcome` per selected notebook (for callers and tests). A summary table
+    receive one :class:`Outcome` per selected notebook (for callers and tests). ``keep_going``: the
+    report (notebook 08) builds what it can past a failed table or figure and lists the failures in
+    ``CLAIMS.md`` instead of stopping (``SALKD_KEEP_GOING=1`` in the kernels). A summary table
     (notebook, status, seconds) is printed at the end.
     """
     import papermill as pm
 
     from salkd.config import default_profile, get_profile
+
+    if keep_going:
+        os.environ["SALKD_KEEP_GOING"] = "1"  # the kernels papermill starts inherit it
 
     profile = profile or default_profile()
     get_profile(profile)  # unknown profile -> KeyError naming the choices, before any kernel starts

@@ -22,17 +22,11 @@ from typing import Any, Mapping
 from salkd import paths
 from salkd.atomic import write_json
 
-__all__ = ["run_dir", "environment", "read_json", "is_complete", "RunError", "config_matches"]
+__all__ = ["environment", "read_json", "is_complete", "RunError", "config_matches"]
 
 
 class RunError(RuntimeError):
     """A run folder is missing, incomplete or belongs to a different configuration."""
-
-
-def run_dir(profile: str, stage: str, name: str, root: str | os.PathLike | None = None) -> Path:
-    """``<root>/<profile>/<stage>/<name>`` (root defaults to :func:`salkd.paths.runs_dir`)."""
-    base = Path(root) if root is not None else paths.runs_dir()
-    return base / profile / stage / name
 
 
 def _git_commit() -> str | None:

@@ -10,9 +10,10 @@ from torch import nn
 
 from salkd.bench import cost, runtime as rt
 from salkd.bench import models as bench
+from salkd.models.blocks import SaliencyModel
 
 
-class TinyPair(nn.Module):
+class TinyPair(SaliencyModel):
     """Stand-in for a frame-pair saliency net: two conv streams, fusion, deconv back to input size."""
 
     input_kind = "pair"
@@ -30,7 +31,7 @@ class TinyPair(nn.Module):
         return self.head(torch.cat([self.a(x), self.b(torch.cat([x, y], 1))], 1))
 
 
-class TinyFrame(nn.Module):
+class TinyFrame(SaliencyModel):
     input_kind = "frame"
 
     def __init__(self) -> None:

@@ -12,8 +12,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from data_fixtures import make_dhf1k, make_toolkit, real_data, write_img  # noqa: E402
 
-from salkd.data import DatasetError, LowResCache, cache_lowres, loader_throughput, open_dataset, reduce  # noqa: E402
+from salkd.data import DatasetError, LowResCache, cache_lowres, open_dataset, reduce  # noqa: E402
 from salkd.data import lowres  # noqa: E402
+from salkd.data.bench import loader_throughput  # noqa: E402
 
 
 def test_reduce_shapes_and_values():

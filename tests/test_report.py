@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salkd import report
+from salkd import report, tables, verdicts
 from salkd.config import get_profile
 
 FIX = ["auc_judd", "sauc", "nss", "sim", "cc"]
@@ -51,20 +51,20 @@ BASE = list(1.5 + 0.3 * rng.standard_normal(12))
 
 
 def test_verdict_rules():
-    assert report.verdict_better(0.2, 0.05) == report.REPRODUCED
-    assert report.verdict_better(-0.2, 0.05) == report.NOT_REPRODUCED
-    assert report.verdict_better(0.01, 0.05) == report.INCONCLUSIVE
-    assert report.verdict_better(None, 0.05) == report.NOT_MEASURED
-    assert report.verdict_not_worse(-0.01, 0.05) == report.REPRODUCED
-    assert report.verdict_not_worse(-0.1, 0.05) == report.NOT_REPRODUCED
-    assert report.verdict_best({0.0: 1.0, 0.5: 1.3, 1.0: 1.1}, 0.5, 0.1) == (report.REPRODUCED, pytest.approx(0.2))
-    assert report.verdict_best({0.0: 1.4, 0.5: 1.3}, 0.5, 0.05)[0] == report.NOT_REPRODUCED
-    assert report.verdict_best({0.0: 1.31, 0.5: 1.3}, 0.5, 0.05)[0] == report.INCONCLUSIVE
-    assert report.verdict_best({0.0: 0.02, 0.7: 0.01}, 0.7, 0.001, higher=False)[0] == report.REPRODUCED
-    assert report.verdict_close(0.31e0, 0.30, 0.2) == report.REPRODUCED
-    assert report.verdict_close(0.9, 0.30, 0.2) == report.NOT_REPRODUCED
-    assert report.verdict_at_least(500.0, 411.7) == report.REPRODUCED
-    assert report.verdict_at_least(None, 411.7) == report.NOT_MEASURED
+    assert verdicts.verdict_better(0.2, 0.05) == verdicts.REPRODUCED
+    assert verdicts.verdict_better(-0.2, 0.05) == verdicts.NOT_REPRODUCED
+    assert verdicts.verdict_better(0.01, 0.05) == verdicts.INCONCLUSIVE
+    assert verdicts.verdict_better(None, 0.05) == verdicts.NOT_MEASURED
+    assert verdicts.verdict_not_worse(-0.01, 0.05) == verdicts.REPRODUCED
+    assert verdicts.verdict_not_worse(-0.1, 0.05) == verdicts.NOT_REPRODUCED
+    assert verdicts.verdict_best({0.0: 1.0, 0.5: 1.3, 1.0: 1.1}, 0.5, 0.1) == (verdicts.REPRODUCED, pytest.approx(0.2))
+    assert verdicts.verdict_best({0.0: 1.4, 0.5: 1.3}, 0.5, 0.05)[0] == verdicts.NOT_REPRODUCED
+    assert verdicts.verdict_best({0.0: 1.31, 0.5: 1.3}, 0.5, 0.05)[0] == verdicts.INCONCLUSIVE
+    assert verdicts.verdict_best({0.0: 0.02, 0.7: 0.01}, 0.7, 0.001, higher=False)[0] == verdicts.REPRODUCED
+    assert verdicts.verdict_close(0.31e0, 0.30, 0.2) == verdicts.REPRODUCED
+    assert verdicts.verdict_close(0.9, 0.30, 0.2) == verdicts.NOT_REPRODUCED
+    assert verdicts.verdict_at_least(500.0, 411.7) == verdicts.REPRODUCED
+    assert verdicts.verdict_at_least(None, 411.7) == verdicts.NOT_MEASURED
 
 
 def _claim(df: pd.DataFrame, text: str) -> pd.Series:
@@ -87,14 +87,14 @@ def test_claims_reproduced_and_not(tmp_path):
     _write(ctx, "skd_mu", [_fix_row(ctx, "mu", [b + d for b in BASE], mu=m)
                            for m, d in ((0.0, 0.0), (0.5, 0.2), (1.0, -0.3))])
     df = report.claims(ctx)
-    assert _claim(df, "Ablation-O")["verdict"] == report.REPRODUCED
-    assert _claim(df, "spatial-only (Ablation-S)")["verdict"] == report.NOT_REPRODUCED
-    assert _claim(df, "temporal-only (Ablation-T)")["verdict"] == report.INCONCLUSIVE
-    assert _claim(df, "mu = 0.5")["verdict"] == report.REPRODUCED
-    assert _claim(df, "CA-Res beats MB")["verdict"] == report.NOT_MEASURED       # uva_fig6 not run
-    assert _claim(df, "GPU")["verdict"] == report.NOT_MEASURED
-    assert _claim(df, "SKD-DVA-64 NSS on AVS1K")["verdict"] == report.NOT_MEASURED
-    assert set(df["verdict"]) <= {report.REPRODUCED, report.NOT_REPRODUCED, report.INCONCLUSIVE, report.NOT_MEASURED}
+    assert _claim(df, "Ablation-O")["verdict"] == verdicts.REPRODUCED
+    assert _claim(df, "spatial-only (Ablation-S)")["verdict"] == verdicts.NOT_REPRODUCED
+    assert _claim(df, "temporal-only (Ablation-T)")["verdict"] == verdicts.INCONCLUSIVE
+    assert _claim(df, "mu = 0.5")["verdict"] == verdicts.REPRODUCED
+    assert _claim(df, "CA-Res beats MB")["verdict"] == verdicts.NOT_MEASURED       # uva_fig6 not run
+    assert _claim(df, "GPU")["verdict"] == verdicts.NOT_MEASURED
+    assert _claim(df, "SKD-DVA-64 NSS on AVS1K")["verdict"] == verdicts.NOT_MEASURED
+    assert set(df["verdict"]) <= {verdicts.REPRODUCED, verdicts.NOT_REPRODUCED, verdicts.INCONCLUSIVE, verdicts.NOT_MEASURED}
     row = _claim(df, "Ablation-O")
     assert row["margin"] == pytest.approx(0.3, abs=1e-9) and row["noise"] < 0.05
     assert "2.100" in row["paper_value"] and row["data"].startswith("smoke")
@@ -113,13 +113,13 @@ def test_mu_not_best_and_speed_claims(tmp_path):
          "macs": 1e8, "mem_mb": 9.0, "fps": 50.0, "accurate": True, "status": "ok"},
     ]).to_csv(Path(ctx.runs_root) / "smoke" / "results" / "speed.csv", index=False)
     df = report.claims(ctx)
-    assert _claim(df, "mu = 0.5")["verdict"] == report.NOT_REPRODUCED
-    assert _claim(df, "skd_st has 0.3 M")["verdict"] == report.REPRODUCED
-    assert _claim(df, "uva_st has 0.16 M")["verdict"] == report.NOT_REPRODUCED
-    assert _claim(df, "skd_st at 64x64: 411.7 FPS")["verdict"] == report.REPRODUCED
-    assert _claim(df, "skd_st at 32x32: 1490.5 FPS")["verdict"] == report.NOT_REPRODUCED
-    assert _claim(df, "skd_st at 64x64: memory")["verdict"] == report.REPRODUCED
-    assert _claim(df, "uva_st at 64x64: memory")["verdict"] == report.NOT_REPRODUCED
+    assert _claim(df, "mu = 0.5")["verdict"] == verdicts.NOT_REPRODUCED
+    assert _claim(df, "skd_st has 0.3 M")["verdict"] == verdicts.REPRODUCED
+    assert _claim(df, "uva_st has 0.16 M")["verdict"] == verdicts.NOT_REPRODUCED
+    assert _claim(df, "skd_st at 64x64: 411.7 FPS")["verdict"] == verdicts.REPRODUCED
+    assert _claim(df, "skd_st at 32x32: 1490.5 FPS")["verdict"] == verdicts.NOT_REPRODUCED
+    assert _claim(df, "skd_st at 64x64: memory")["verdict"] == verdicts.REPRODUCED
+    assert _claim(df, "uva_st at 64x64: memory")["verdict"] == verdicts.NOT_REPRODUCED
 
 
 def test_fastvsod_claims_lower_better_and_not_worse(tmp_path):
@@ -131,10 +131,10 @@ def test_fastvsod_claims_lower_better_and_not_worse(tmp_path):
                      "run": "", "split": "test", "max_f": f, "mae": mae, "n_frames": 20})
     pd.DataFrame(rows).to_csv(Path(ctx.runs_root) / "smoke" / "results" / "fastvsod_table3.csv", index=False)
     df = report.claims(ctx)
-    assert _claim(df, "full model (SD+TD+FE_o) beats the baseline (MAE)")["verdict"] == report.REPRODUCED
-    assert _claim(df, "self-distillation improves")["verdict"] == report.REPRODUCED
+    assert _claim(df, "full model (SD+TD+FE_o) beats the baseline (MAE)")["verdict"] == verdicts.REPRODUCED
+    assert _claim(df, "self-distillation improves")["verdict"] == verdicts.REPRODUCED
     # FE_t better by 0.001 < floor -> "not needed at test" holds
-    assert _claim(df, "not needed at test")["verdict"] == report.REPRODUCED
+    assert _claim(df, "not needed at test")["verdict"] == verdicts.REPRODUCED
 
 
 def test_tables_writers_and_make_all_partial(tmp_path, capsys):
@@ -163,9 +163,9 @@ def test_tables_writers_and_make_all_partial(tmp_path, capsys):
 
 def test_markdown_and_latex_escape():
     df = pd.DataFrame({"a_b": ["x|y", None], "v": [1.23456, float("nan")]})
-    md = report.to_markdown(df, "cap", "note")
+    md = tables.to_markdown(df, "cap", "note")
     assert "| a_b | v |" in md and "x/y" in md and "1.235" in md and "—" in md
-    tex = report.to_latex(df, "50% & more")
+    tex = tables.to_latex(df, "50% & more")
     assert r"a\_b" in tex and r"50\% \& more" in tex
 
 
@@ -175,8 +175,8 @@ def test_no_error_bar_uses_relative_noise(tmp_path):
     _write(ctx, "skd_table4", [{"variant": "full", "run": "", "nss": 1.02}, {"variant": "Ablation-S", "run": "", "nss": 1.0},
                                {"variant": "Ablation-O", "run": "", "nss": 0.8}])
     df = report.claims(ctx)
-    assert _claim(df, "Ablation-S")["verdict"] == report.INCONCLUSIVE
-    assert _claim(df, "Ablation-O")["verdict"] == report.REPRODUCED
+    assert _claim(df, "Ablation-S")["verdict"] == verdicts.INCONCLUSIVE
+    assert _claim(df, "Ablation-O")["verdict"] == verdicts.REPRODUCED
     assert "no error bar" in _claim(df, "Ablation-O")["note"]
 
 
@@ -191,3 +191,39 @@ def test_noise_over_clips_of_one_video_is_flagged(tmp_path):
     ])
     note = _claim(report.claims(ctx), "Ablation-O")["note"]
     assert "3 test clips of 1 video(s)" in note and "underestimates" in note
+
+
+def test_a_failing_table_stops_the_report_unless_asked_to_keep_going(tmp_path, monkeypatch):
+    ctx = _ctx(tmp_path)
+    _write(ctx, "skd_table4", [_fix_row(ctx, "full", BASE), _fix_row(ctx, "Ablation-O", [b - 0.3 for b in BASE])])
+
+    def broken(c):
+        raise KeyError("no column 'nss'")
+
+    ref, _, caption = report.TABLES["skd_table4"]
+    monkeypatch.setitem(report.TABLES, "skd_table4", (ref, broken, caption))
+    monkeypatch.delenv("SALKD_KEEP_GOING", raising=False)
+    with pytest.raises(report.ReportError, match="skd_table4"):
+        report.make_all(ctx, tmp_path / "strict", predictions_figures=False)
+    written = report.make_all(ctx, tmp_path / "lenient", predictions_figures=False, strict=False)
+    claims_md = (tmp_path / "lenient" / "CLAIMS.md").read_text()
+    assert "## Not built" in claims_md and "`skd_table4`: KeyError" in claims_md
+    assert tmp_path / "lenient" / "skd_table4.md" not in written
+    monkeypatch.setenv("SALKD_KEEP_GOING", "1")   # what `salkd reproduce --keep-going` sets for the kernels
+    report.make_all(ctx, tmp_path / "env", predictions_figures=False)
+    assert "## Not built" in (tmp_path / "env" / "CLAIMS.md").read_text()
+
+
+def test_rows_name_their_evaluation_file(tmp_path):
+    """A result row's error bar comes from the evaluation file it names, not from a value match."""
+    from salkd.results import summarize
+
+    ctx = _ctx(tmp_path)
+    run = _run(ctx, "two-outputs", [1.0, 2.0, 3.0])
+    other = pd.read_csv(run / "eval_test.csv", index_col=0)
+    other["nss"] = [5.0, 5.0, 9.0, 19 / 3]
+    other.to_csv(run / "eval_test_spatial.csv")
+    df = pd.DataFrame([{"variant": "spa", "run": str(run), "split": "test", "eval_file": "eval_test_spatial.csv",
+                        "nss": 19 / 3, "video": "overall"}])
+    s = summarize(ctx, df.drop(columns="video"), "nss", variant="spa")
+    assert list(s.videos) == [5.0, 5.0, 9.0]

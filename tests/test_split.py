@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from salkd import stages as S
+from salkd.context import Context
+from salkd.data.splits import split_in_time
 from salkd.data import DatasetError, open_dataset
 
 from data_fixtures import make_dhf1k
@@ -18,7 +19,7 @@ def _frames(ds) -> list[list[str]]:
 
 def test_split_in_time_is_disjoint_ordered_and_keeps_labels(tmp_path: Path) -> None:
     ds = open_dataset(make_dhf1k(tmp_path / "d", n_videos=1, n_frames=40))
-    parts = {s: S.split_in_time(ds, s, train=0.7, gap=2, clip=10) for s in ("train", "val", "test")}
+    parts = {s: split_in_time(ds, s, train=0.7, gap=2, clip=10) for s in ("train", "val", "test")}
     train, val, test = (sum(_frames(parts[s]), []) for s in ("train", "val", "test"))
     names = [p.name for p in ds.videos[0].frames]
     # 28 train frames in clips of 10 (the short remainder joins the last clip), val 30..33, test 36..39
@@ -35,12 +36,12 @@ def test_split_in_time_is_disjoint_ordered_and_keeps_labels(tmp_path: Path) -> N
 def test_split_in_time_rejects_too_short_videos_naming_them(tmp_path: Path) -> None:
     ds = open_dataset(make_dhf1k(tmp_path / "d", n_videos=1, n_frames=6))
     with pytest.raises(DatasetError, match=r"too few to split in time"):
-        S.split_in_time(ds, "test", train=0.7, gap=1)
+        split_in_time(ds, "test", train=0.7, gap=1)
 
 
 def test_one_video_dataset_is_split_in_time_with_a_warning(tmp_path: Path) -> None:
     root = make_dhf1k(tmp_path / "d", n_videos=1, n_frames=30)
-    ctx = S.Context(profile="smoke", data={"fixation": str(root)}, progress=False)
+    ctx = Context(profile="smoke", data={"fixation": str(root)}, progress=False)
     with pytest.warns(UserWarning, match="splitting each video in time"):
         train = ctx.dataset("fixation", "train")
     with pytest.warns(UserWarning):
@@ -51,11 +52,11 @@ def test_one_video_dataset_is_split_in_time_with_a_warning(tmp_path: Path) -> No
 
 def test_split_by_time_can_be_asked_for_per_task(tmp_path: Path) -> None:
     root = make_dhf1k(tmp_path / "d", n_videos=3, n_frames=20)
-    ctx = S.Context(profile="smoke", data={"fixation": str(root)}, progress=False,
+    ctx = Context(profile="smoke", data={"fixation": str(root)}, progress=False,
                     overrides={"data.fixation.split": {"by": "time", "train": 0.5}})
     val = ctx.dataset("fixation", "val")
     assert len(val.videos) == 3 and all(len(v) == 5 for v in val.videos)
-    by_video = S.Context(profile="smoke", data={"fixation": str(root)}, progress=False)
+    by_video = Context(profile="smoke", data={"fixation": str(root)}, progress=False)
     assert len(by_video.dataset("fixation", "val").videos) == 1
 
 
@@ -66,12 +67,12 @@ def test_segments_of_the_same_video_are_not_other_videos_for_shuffled_auc(tmp_pa
     from salkd.evaluate import _other_fixations
 
     assert source_video("0002@0030-0059") == "0002" and source_video("a@b") == "a@b"
-    one = S.split_in_time(open_dataset(make_dhf1k(tmp_path / "one", n_videos=1, n_frames=40)), "test", clip=2)
+    one = split_in_time(open_dataset(make_dhf1k(tmp_path / "one", n_videos=1, n_frames=40)), "test", clip=2)
     assert len(one.videos) == 3
     cache = SimpleNamespace(videos=one.names)
     assert _other_fixations(one, cache, one.names[0], False, seed=0) is None  # sAUC undefined, not 0.5
 
-    two = S.split_in_time(open_dataset(make_dhf1k(tmp_path / "two", n_videos=2, n_frames=40)), "test", clip=2)
+    two = split_in_time(open_dataset(make_dhf1k(tmp_path / "two", n_videos=2, n_frames=40)), "test", clip=2)
     cache = SimpleNamespace(videos=two.names)
     pool = _other_fixations(two, cache, two.names[0], False, seed=0)
     assert pool is not None
@@ -80,9 +81,9 @@ def test_segments_of_the_same_video_are_not_other_videos_for_shuffled_auc(tmp_pa
 
 
 def test_reports_say_what_the_test_split_is() -> None:
-    from salkd.report import data_desc
+    from salkd.results import data_desc
 
-    ctx = S.Context(profile="real-cpu", progress=False)
+    ctx = Context(profile="real-cpu", progress=False)
     assert data_desc(ctx, "vsod") == "real-cpu: davis2016/val (trained on davis2016/train)"
     assert "split in time" in data_desc(ctx, "fixation")
-    assert data_desc(S.Context(profile="quick", progress=False), "fixation").endswith("(test split)")
+    assert data_desc(Context(profile="quick", progress=False), "fixation").endswith("(test split)")

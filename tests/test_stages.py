@@ -12,18 +12,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from salkd import stages as S
+from salkd.context import Context, evaluate_run
+from salkd.data.splits import split_in_time
+from salkd.papers.fastvsod import fastvsod_stage1, fastvsod_stage2
+from salkd.papers.skd import skd_st, skd_students
+from salkd.papers.teachers import teacher_knowledge, train_teacher, train_teachers
+from salkd.papers.uvanet import uva_st, uva_student
 from salkd.runs import is_complete
 
 
 @pytest.fixture(scope="module")
-def ctx() -> S.Context:
-    return S.Context(profile="smoke", progress=False)
+def ctx() -> Context:
+    return Context(profile="smoke", progress=False)
 
 
 @pytest.fixture(scope="module")
-def teachers(ctx: S.Context) -> dict[str, Path]:
-    return S.train_teachers(ctx)
+def teachers(ctx: Context) -> dict[str, Path]:
+    return train_teachers(ctx)
 
 
 def _losses(run: Path) -> list[float]:
@@ -40,51 +45,51 @@ def _assert_trained(run: Path, metric: str = "nss") -> None:
     assert cfg["model"]["name"] and cfg["profile"] == "smoke"
 
 
-def test_teachers_train_and_their_knowledge_is_cached(ctx: S.Context, teachers: dict[str, Path]) -> None:
+def test_teachers_train_and_their_knowledge_is_cached(ctx: Context, teachers: dict[str, Path]) -> None:
     assert set(teachers) == {"dva", "tsnet"}
     for run in teachers.values():
         _assert_trained(run)
-    maps = S.teacher_knowledge(ctx, teachers["dva"], 32)
+    maps = teacher_knowledge(ctx, teachers["dva"], 32)
     cache = ctx.cache("fixation", "train", 32)
     assert set(maps) == set(cache.videos)
     v = cache.videos[0]
     assert maps[v].shape == (cache.n_frames(v), 32, 32) and maps[v].dtype == np.uint8
-    again = S.teacher_knowledge(ctx, teachers["dva"], 32)  # read back from the cache
+    again = teacher_knowledge(ctx, teachers["dva"], 32)  # read back from the cache
     assert np.array_equal(again[v], maps[v])
 
 
-def test_skd_students_and_spatiotemporal_model(ctx: S.Context, teachers: dict[str, Path]) -> None:
-    students = S.skd_students(ctx, teachers["dva"], teachers["tsnet"])
+def test_skd_students_and_spatiotemporal_model(ctx: Context, teachers: dict[str, Path]) -> None:
+    students = skd_students(ctx, teachers["dva"], teachers["tsnet"])
     for run in students.values():
         _assert_trained(run)
-    st = S.skd_st(ctx, students["spatial"], students["temporal"])
+    st = skd_st(ctx, students["spatial"], students["temporal"])
     _assert_trained(st)
-    df = S.evaluate_run(ctx, st, "test")
+    df = evaluate_run(ctx, st, "test")
     assert "overall" in df.index and np.isfinite(df.loc["overall", "nss"])
-    scratch = S.skd_st(ctx, None, None, init="scratch")
+    scratch = skd_st(ctx, None, None, init="scratch")
     assert is_complete(scratch) and scratch != st
 
 
-def test_uvanet_student_and_spatiotemporal_net(ctx: S.Context, teachers: dict[str, Path]) -> None:
-    student = S.uva_student(ctx, teachers["dva"], teachers["tsnet"])
+def test_uvanet_student_and_spatiotemporal_net(ctx: Context, teachers: dict[str, Path]) -> None:
+    student = uva_student(ctx, teachers["dva"], teachers["tsnet"])
     _assert_trained(student)
-    st = S.uva_st(ctx, student)
+    st = uva_st(ctx, student)
     _assert_trained(st)
-    df = S.evaluate_run(ctx, student, "test", output="temporal")
+    df = evaluate_run(ctx, student, "test", output="temporal")
     assert np.isfinite(df.loc["overall", "cc"])
 
 
-def test_fastvsod_stages(ctx: S.Context) -> None:
-    s1 = S.fastvsod_stage1(ctx)
+def test_fastvsod_stages(ctx: Context) -> None:
+    s1 = fastvsod_stage1(ctx)
     _assert_trained(s1, "max_f")
-    full = S.fastvsod_stage2(ctx, s1)
+    full = fastvsod_stage2(ctx, s1)
     assert is_complete(full)
-    fe_t = S.fastvsod_stage2(ctx, s1, td=False, fe="test", fusion="add")
-    df = S.evaluate_run(ctx, fe_t, "test")
+    fe_t = fastvsod_stage2(ctx, s1, td=False, fe="test", fusion="add")
+    df = evaluate_run(ctx, fe_t, "test")
     assert 0.0 <= df.loc["overall", "max_f"] <= 1.0
 
 
-def test_cli_train_reuses_the_complete_stage(ctx: S.Context, teachers: dict[str, Path]) -> None:
+def test_cli_train_reuses_the_complete_stage(ctx: Context, teachers: dict[str, Path]) -> None:
     out = subprocess.run([sys.executable, "-m", "salkd.cli", "train", "teachers", "--profile", "smoke", "--quiet"],
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
@@ -93,10 +98,10 @@ def test_cli_train_reuses_the_complete_stage(ctx: S.Context, teachers: dict[str,
 
 def test_unknown_override_is_refused() -> None:
     with pytest.raises(KeyError, match="unknown config key"):
-        S.Context(profile="smoke", overrides={"skd.muu": 0.3})
+        Context(profile="smoke", overrides={"skd.muu": 0.3})
 
 
-def test_stage_weights_do_not_depend_on_what_ran_before(ctx: S.Context, teachers: dict[str, Path],
+def test_stage_weights_do_not_depend_on_what_ran_before(ctx: Context, teachers: dict[str, Path],
                                                         tmp_path: Path) -> None:
     """A stage's initial weights come from the seed, not from the process's RNG history (a teacher
     built after other work once started from other weights and trained to a different model)."""
@@ -104,21 +109,21 @@ def test_stage_weights_do_not_depend_on_what_ran_before(ctx: S.Context, teachers
 
     from salkd.models.checkpoints import read_state_dict
 
-    other = S.Context(profile="smoke", progress=False, runs=tmp_path / "runs")
+    other = Context(profile="smoke", progress=False, runs=tmp_path / "runs")
     torch.rand(12345)  # consume the global RNG differently than the session's first training did
-    run = S.train_teacher(other, "dva")
+    run = train_teacher(other, "dva")
     a = read_state_dict(teachers["dva"] / "checkpoint.pt")
     b = read_state_dict(run / "checkpoint.pt")
     assert a.keys() == b.keys()
     assert all(torch.equal(a[k], b[k]) for k in a), "same seed, same data, different weights"
 
 
-def test_evaluation_is_recomputed_when_its_settings_change(ctx: S.Context, teachers: dict[str, Path]) -> None:
-    full = S.evaluate_run(ctx, teachers["dva"], "test")
-    fewer = S.evaluate_run(S.Context(profile="smoke", runs=ctx.runs, progress=False,
+def test_evaluation_is_recomputed_when_its_settings_change(ctx: Context, teachers: dict[str, Path]) -> None:
+    full = evaluate_run(ctx, teachers["dva"], "test")
+    fewer = evaluate_run(Context(profile="smoke", runs=ctx.runs, progress=False,
                                      overrides={"eval.max_frames_per_video": 2}), teachers["dva"], "test")
     assert fewer.loc["overall", "n_frames"] < full.loc["overall", "n_frames"]
-    again = S.evaluate_run(ctx, teachers["dva"], "test")
+    again = evaluate_run(ctx, teachers["dva"], "test")
     assert again.loc["overall", "n_frames"] == full.loc["overall", "n_frames"]
 
 
@@ -128,7 +133,7 @@ def test_shuffle_map_defines_sauc_on_a_one_video_split(tmp_path: Path, teachers:
     from salkd.evaluate import evaluate, load_shuffle_map
 
     root = make_dhf1k(tmp_path / "d", n_videos=1, n_frames=40, size=(36, 64))
-    test = S.split_in_time(open_dataset(root), "test", clip=2)
+    test = split_in_time(open_dataset(root), "test", clip=2)
     no_map = evaluate(teachers["dva"], test, 64, progress=False)
     assert np.isnan(no_map.loc["overall", "sauc"])  # no other video to draw negatives from
     smap = np.zeros((36, 64), np.float32)

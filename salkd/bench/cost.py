@@ -3,7 +3,7 @@
 Definitions (used by ``python -m salkd.bench models`` and stated in its output):
 
 * **params** -- number of elements of all parameters (buffers such as BatchNorm running
-  statistics are not counted; they are reported separately as ``buffer_bytes``).
+  statistics are not counted, here nor in ``params_mb`` / ``mem_mb``).
 * **MACs** -- multiply-accumulates of one forward pass. Two independent counters:
 
   - :func:`macs_flop_counter` uses ``torch.utils.flop_counter.FlopCounterMode`` (ships with
@@ -77,10 +77,6 @@ def count_params(model: nn.Module) -> int:
 
 def _param_bytes(model: nn.Module) -> int:
     return sum(p.numel() * p.element_size() for p in _unique_params(model))
-
-
-def _buffer_bytes(model: nn.Module) -> int:
-    return sum(b.numel() * b.element_size() for b in model.buffers())
 
 
 def macs_flop_counter(model: nn.Module, inputs: torch.Tensor | Sequence[torch.Tensor]) -> int:

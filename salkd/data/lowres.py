@@ -24,10 +24,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import cv2
 import numpy as np
@@ -36,7 +35,7 @@ from ..atomic import atomic_dir, write_json
 from .imageio import DatasetError, read_gray, read_rgb, to_binary_mask, to_density, to_fixation
 from .layouts import LABEL_KINDS, VideoDataset, aspect_matches
 
-__all__ = ["reduce", "reduce_mask", "reduce_fixation", "cache_lowres", "LowResCache", "loader_throughput"]
+__all__ = ["reduce", "reduce_mask", "reduce_fixation", "cache_lowres", "LowResCache"]
 
 CACHE_VERSION = 1
 
@@ -184,8 +183,8 @@ def cache_lowres(dataset: VideoDataset, size: Sequence[int], root: str | Path, *
         raise DatasetError(f"dataset {dataset.root} has no videos to cache")
     base = cache_root_for(dataset, size, root)
     kinds = [k for k in LABEL_KINDS if any(v.label_paths(k) is not None for v in dataset)]
-    entries = []
-    for video in tqdm(dataset.videos, desc=f"low-res {size[0]}x{size[1]}", disable=not progress, unit="video"):
+    entries, stale = [], []
+    for video in dataset.videos:
         key = _video_key(video, size, kinds)
         dest = base / _safe(video.name)
         meta = dest / "meta.json"
@@ -196,8 +195,12 @@ def cache_lowres(dataset: VideoDataset, size: Sequence[int], root: str | Path, *
             except (OSError, json.JSONDecodeError):
                 fresh = False
         if not fresh:
-            _build_video(video, size, kinds, dest, key, max(1, int(workers)))
+            stale.append((video, dest, key))
         entries.append({"name": video.name, "dir": dest.name, "key": key})
+    # a progress bar only for the videos that are (re)computed: none on a cache hit
+    for video, dest, key in tqdm(stale, desc=f"low-res {size[0]}x{size[1]}", disable=not progress or not stale,
+                                 unit="video"):
+        _build_video(video, size, kinds, dest, key, max(1, int(workers)))
     # merge with the index of earlier calls (e.g. a subset of the same dataset cached before)
     merged = {}
     try:
@@ -272,33 +275,3 @@ class LowResCache:
 
     def __repr__(self) -> str:
         return f"LowResCache({str(self.path)!r}, size={self.size}, task={self.task!r}, videos={len(self)})"
-
-
-def loader_throughput(cache: LowResCache, *, label: str | None = None, pairs: bool = True,
-                      batch_size: int = 128, n_batches: int = 30, augment: bool = False,
-                      seed: int = 0) -> dict[str, Any]:
-    """Benchmark: frames/s delivered by a torch DataLoader (num_workers=0) over the frame-pair
-    (``pairs=True``) or single-frame dataset of ``cache``. Counts anchor frames, not pair members."""
-    import torch
-
-    from .samples import FrameDataset, FramePairDataset
-
-    if label is None:
-        label = cache.labels[0] if cache.labels else None
-    cls = FramePairDataset if pairs else FrameDataset
-    ds = cls(cache, label=label, augment=augment, seed=seed)
-    gen = torch.Generator().manual_seed(seed)
-    loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=True, num_workers=0,
-                                         generator=gen, drop_last=False)
-    n = 0
-    batches = 0
-    t0 = time.perf_counter()
-    while batches < n_batches:
-        for batch in loader:
-            n += int(batch["frame"].shape[0])
-            batches += 1
-            if batches >= n_batches:
-                break
-    dt = time.perf_counter() - t0
-    return {"frames_per_s": n / dt, "frames": n, "batches": batches, "seconds": dt,
-            "batch_size": batch_size, "pairs": pairs, "augment": augment, "size": list(cache.size)}

@@ -35,7 +35,7 @@ from salkd.tensors import from_array
 from .imageio import DatasetError
 from .lowres import LowResCache
 
-__all__ = ["FrameDataset", "FramePairDataset", "affine_from_uniforms", "random_affine", "warp"]
+__all__ = ["FrameDataset", "FramePairDataset", "affine_from_uniforms", "warp"]
 
 _RESERVED = {"frame", "label", "next", "label_next", "video", "t", "t_next", "has_label_next"}
 
@@ -56,11 +56,6 @@ def affine_from_uniforms(u: Sequence[float], h: int, w: int, *, min_crop: float 
     if float(u[4]) < flip_p:
         flip = np.array([[-1, 0, w - 1], [0, 1, 0], [0, 0, 1]], float)
     return (flip @ rot @ crop)[:2]
-
-
-def random_affine(rng: np.random.Generator, h: int, w: int, **kw) -> np.ndarray:
-    """:func:`affine_from_uniforms` with uniforms drawn from ``rng``."""
-    return affine_from_uniforms(rng.random(5), h, w, **kw)
 
 
 def warp(arr: np.ndarray, m: np.ndarray, *, nearest: bool = False, vectors: bool = False) -> np.ndarray:

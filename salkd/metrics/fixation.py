@@ -131,15 +131,6 @@ def _flat_nonzero(mask: torch.Tensor) -> torch.Tensor:
     return torch.nonzero(mask.reshape(-1)).reshape(-1)
 
 
-def _minmax(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-frame min-max normalisation of ``(N, P)``; returns (normalized, is_constant)."""
-    lo = x.amin(1, keepdim=True)
-    hi = x.amax(1, keepdim=True)
-    const = (hi == lo)[:, 0]
-    rng = torch.where(hi > lo, hi - lo, torch.ones_like(hi))
-    return (x - lo) / rng, const
-
-
 def _trapz(fp: torch.Tensor, tp: torch.Tensor) -> torch.Tensor:
     """MATLAB ``trapz(fp, tp)`` along the last dim."""
     return ((fp[..., 1:] - fp[..., :-1]) * (tp[..., 1:] + tp[..., :-1]) / 2).sum(-1)
@@ -198,8 +189,7 @@ def fixation_frame_metrics(
 
 def _metrics_batch(p, fix, d, o, seed: int, n_splits: int, step: float, first_frame_index: int) -> dict[str, torch.Tensor]:
     """``fixation_frame_metrics`` on checked ``(N, H, W)`` tensors (frames vectorized where cheap)."""
-    n, h, w = fix.shape
-    npix = h * w
+    n = fix.shape[0]
     dev = p.device
     nan = float("nan")
     pf = p.reshape(n, -1)
@@ -213,9 +203,23 @@ def _metrics_batch(p, fix, d, o, seed: int, n_splits: int, step: float, first_fr
     const_l = const.tolist()
     span = torch.where(const, torch.ones_like(hi), hi - lo)
     fix_idx = [_flat_nonzero(ff[i]) for i in range(n)]
+    # per frame, the random stream is drawn in this order: AUC-Judd jitter, AUC-Borji, sAUC
+    _auc_judd(pf, fix_idx, nfix_l, const_l, rngs, out["auc_judd"])
+    _auc_borji_sauc(pf, o, fix_idx, nfix_l, const_l, lo, span, rngs, n_splits, step, out)
+    a, saa = _nss(pf, fix_idx, nfix, const, out)
+    if d is not None:
+        _density_metrics(pf, d, a, saa, lo, const, out)
+    return out
 
-    # --- AUC-Judd. Min-max normalisation is monotone, so counting S >= t on the jittered map
-    # before normalising gives MIT's counts (up to values the normalisation would round together).
+
+def _auc_judd(pf, fix_idx, nfix_l, const_l, rngs, res: torch.Tensor) -> None:
+    """AUC-Judd of each frame of ``pf`` ``(N, P)`` into ``res`` (in place; undefined frames untouched).
+
+    Min-max normalisation is monotone, so counting S >= t on the jittered map before normalising
+    gives MIT's counts (up to values the normalisation would round together).
+    """
+    n, npix = pf.shape
+    dev = pf.device
     jit = torch.from_numpy(np.stack([r.random(npix) for r in rngs])).to(dev)
     sj = jit.mul_(JITTER_SCALE).add_(pf)  # in place: large temporaries cost page faults
     kmax = max(max(nfix_l), 1)
@@ -238,10 +242,14 @@ def _metrics_batch(p, fix, d, o, seed: int, n_splits: int, step: float, first_fr
         one = torch.ones(1, dtype=_F64, device=dev)
         tp = torch.cat([zero, ii / nf, one])
         fp = torch.cat([zero, (above.flip(0) - ii) / (npix - nf), one])
-        out["auc_judd"][i] = _trapz(fp, tp)
-    del sj
+        res[i] = _trapz(fp, tp)
 
-    # --- AUC-Borji and shuffled AUC: normalized values are needed only where sampled
+
+def _auc_borji_sauc(pf, o, fix_idx, nfix_l, const_l, lo, span, rngs, n_splits: int, step: float,
+                    out: dict[str, torch.Tensor]) -> None:
+    """AUC-Borji and shuffled AUC into ``out`` (in place): normalized values only where sampled."""
+    n, npix = pf.shape
+    dev = pf.device
     kthr = int(np.floor(1.0 / float(step) + 1e-9))
     thr_b = torch.arange(kthr + 1, dtype=_F64, device=dev) * float(step)
     shared_ind = None
@@ -268,7 +276,14 @@ def _metrics_batch(p, fix, d, o, seed: int, n_splits: int, step: float, first_fr
         sel = np.stack([rngs[i].choice(m, size=k, replace=False, shuffle=False) for _ in range(n_splits)])
         out["sauc"][i] = _auc_thresholded(pos, norm(pf[i][ind[torch.from_numpy(sel).to(dev)]]), thr_b)
 
-    # --- NSS: mean of the standardized map at fixated pixels = (mean at fixations - mean) / std
+
+def _nss(pf, fix_idx, nfix, const, out: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """NSS into ``out``: mean of the standardized map at fixated pixels = (mean at fixations - mean) / std.
+
+    Returns the centred map ``a`` (``(N, P)``, reused as a buffer by ``_density_metrics``) and its
+    row sums of squares ``saa``.
+    """
+    n, npix = pf.shape
     mean = pf.mean(1)
     a = pf - mean[:, None]
     saa = rowdot(a, a)
@@ -276,39 +291,46 @@ def _metrics_batch(p, fix, d, o, seed: int, n_splits: int, step: float, first_fr
     fix_sum = torch.stack([pf[i][fix_idx[i]].sum() for i in range(n)])
     nss = (fix_sum / nfix.clamp(min=1) - mean) / torch.where(std > 0, std, torch.ones_like(std))
     out["nss"] = torch.where((nfix > 0) & ~const, nss, out["nss"])
+    return a, saa
 
-    if d is not None:
-        df = d.reshape(n, -1)
-        dlo, dhi = torch.aminmax(df, dim=1)
-        dconst = dhi == dlo
-        # --- CC (centred sums; buffers reused below to avoid large temporaries)
-        bq = df - df.mean(1, keepdim=True)
-        num = rowdot(a, bq)
-        den = torch.sqrt(saa * rowdot(bq, bq))
-        out["cc"] = torch.where(~const & ~dconst, num / den.clamp(min=1e-300), out["cc"])
 
-        # --- SIM: (x - lo) / (hi - lo), then / sum, as one shift and scale: (x - lo) / sum(x - lo)
-        def sim_map(x, xlo, xconst, buf):
-            anyv = (xlo != 0) | ~xconst  # some nonzero value
-            tot = x.sum(1) - x.shape[1] * xlo
-            use = anyv & ~xconst
-            scale = torch.where(use, 1.0 / torch.where(tot > 0, tot, torch.ones_like(tot)), torch.ones_like(tot))
-            shift = torch.where(use, xlo, torch.zeros_like(xlo))
-            torch.sub(x, shift[:, None], out=buf)
-            return buf.mul_(scale[:, None]), anyv & xconst
+def _sim_map(x, xlo, xconst, buf):
+    """SIM's (x - lo) / (hi - lo), then / sum, as one shift and scale: (x - lo) / sum(x - lo), into ``buf``.
 
-        m1, bad1 = sim_map(pf, lo, const, a)
-        m2, bad2 = sim_map(df, dlo, dconst, bq)
-        sim = torch.minimum(m1, m2, out=m1).sum(1)
-        out["sim"] = torch.where(bad1 | bad2, out["sim"], sim)
-        # --- KLD
-        s1 = pf.sum(1, keepdim=True)
-        s2 = df.sum(1, keepdim=True)
-        q1 = torch.div(pf, torch.where(s1 > 0, s1, torch.ones_like(s1)), out=a).add_(KLD_EPS)
-        q2 = torch.div(df, torch.where(s2 > 0, s2, torch.ones_like(s2)), out=bq)
-        ratio = torch.div(q2, q1, out=q1).add_(KLD_EPS).log_()
-        out["kld"] = rowdot(q2, ratio)
-    return out
+    Returns the map and the frames where SIM is undefined (a constant nonzero map).
+    """
+    anyv = (xlo != 0) | ~xconst  # some nonzero value
+    tot = x.sum(1) - x.shape[1] * xlo
+    use = anyv & ~xconst
+    scale = torch.where(use, 1.0 / torch.where(tot > 0, tot, torch.ones_like(tot)), torch.ones_like(tot))
+    shift = torch.where(use, xlo, torch.zeros_like(xlo))
+    torch.sub(x, shift[:, None], out=buf)
+    return buf.mul_(scale[:, None]), anyv & xconst
+
+
+def _density_metrics(pf, d, a, saa, lo, const, out: dict[str, torch.Tensor]) -> None:
+    """CC, SIM and KLD against the density ``d`` into ``out``; overwrites the buffer ``a`` (from ``_nss``)."""
+    n = pf.shape[0]
+    df = d.reshape(n, -1)
+    dlo, dhi = torch.aminmax(df, dim=1)
+    dconst = dhi == dlo
+    # --- CC (centred sums; buffers reused below to avoid large temporaries)
+    bq = df - df.mean(1, keepdim=True)
+    num = rowdot(a, bq)
+    den = torch.sqrt(saa * rowdot(bq, bq))
+    out["cc"] = torch.where(~const & ~dconst, num / den.clamp(min=1e-300), out["cc"])
+    # --- SIM
+    m1, bad1 = _sim_map(pf, lo, const, a)
+    m2, bad2 = _sim_map(df, dlo, dconst, bq)
+    sim = torch.minimum(m1, m2, out=m1).sum(1)
+    out["sim"] = torch.where(bad1 | bad2, out["sim"], sim)
+    # --- KLD
+    s1 = pf.sum(1, keepdim=True)
+    s2 = df.sum(1, keepdim=True)
+    q1 = torch.div(pf, torch.where(s1 > 0, s1, torch.ones_like(s1)), out=a).add_(KLD_EPS)
+    q2 = torch.div(df, torch.where(s2 > 0, s2, torch.ones_like(s2)), out=bq)
+    ratio = torch.div(q2, q1, out=q1).add_(KLD_EPS).log_()
+    out["kld"] = rowdot(q2, ratio)
 
 
 class FixationEvaluator:

@@ -6,7 +6,7 @@ a tuple (spatial, temporal)). Build with ``build(name, **kw)``; see ``names()``.
 """
 from __future__ import annotations
 
-from .checkpoints import from_run, load_state_checked, load_teacher, read_state_dict
+from .checkpoints import from_run, load_for_inference, load_state_checked, load_teacher, read_state_dict
 from .registry import DEPLOYABLE, build, deployable_names, names, register
 from .skd import from_students
 from .uvanet import from_student
@@ -20,6 +20,7 @@ __all__ = [
     "from_students",
     "from_student",
     "from_run",
+    "load_for_inference",
     "load_teacher",
     "load_state_checked",
     "read_state_dict",

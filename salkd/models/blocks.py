@@ -94,6 +94,11 @@ class SaliencyModel(nn.Module):
         super().__init__()
         self.check_inputs = True
 
+    def deploy(self) -> nn.Module:
+        """The test-time network. The default is the model itself; a model that drops training-only
+        parts at test time (fastvsod's FE_o encoder) returns a copy without them."""
+        return self
+
     def _check(self, x: torch.Tensor, channels: int, what: str = "input") -> None:
         """Raise ValueError naming the model if ``x`` is not (N, channels, H, W) with H, W % stride == 0."""
         if _exporting():

@@ -99,6 +99,21 @@ def from_run(path: str | os.PathLike, which: str = "best", map_location: str | t
     return model.to(map_location).eval()
 
 
+def load_for_inference(run: str | os.PathLike, which: str = "best",
+                       map_location: str | torch.device = "cpu") -> tuple[nn.Module, dict[str, Any], tuple[int, int]]:
+    """The one loading path for inference: ``(model, config, (h, w))`` of a run folder.
+
+    The model is rebuilt from ``config.json``, loaded with its best weights (:func:`from_run`), put in
+    its test-time form (``deploy()``) and in eval mode; ``(h, w)`` is the run's input resolution.
+    """
+    from salkd.sizes import as_size
+
+    run = Path(run)
+    model = from_run(run, which=which, map_location=map_location).deploy().eval()
+    cfg = json.loads((run / "config.json").read_text())
+    return model, cfg, as_size(cfg["res"])
+
+
 def load_teacher(path: str | os.PathLike, name: str | None = None, map_location: str | torch.device = "cpu",
                  **kw: Any) -> nn.Module:
     """Load a teacher from a run folder or from a user's checkpoint file (eval mode, no grad needed).

@@ -1,0 +1,122 @@
+"""Claims of the papers as table rows, and ``CLAIMS.md``.
+
+A claim row: paper, source (table / figure), the claim, the metric, the paper's value, ours, the margin
+(positive = the claimed direction), the noise, the data ours was measured on, the verdict
+(:mod:`salkd.verdicts`) and a note. Each paper's ``claims(ctx)`` (``salkd.papers.<paper>``) builds its
+rows with :func:`better_claim` / :func:`best_claim` / :func:`claim_row`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from salkd import results, tables
+from salkd.atomic import write_text
+from salkd.verdicts import (LOWER_BETTER, NO_ERRORBAR_REL, NOT_MEASURED, diff_noise, verdict_best, verdict_better,
+                            verdict_not_worse)
+
+__all__ = ["claim_row", "better_claim", "best_claim", "variants", "write_claims"]
+
+
+def claim_row(paper: str, ref: str, claim: str, metric: str, paper_value: Any, ours: Any, margin: Any, noise: Any,
+           data: str, verdict: str, note: str = "") -> dict[str, Any]:
+    return {"paper": paper, "source": ref, "claim": claim, "metric": metric, "paper_value": paper_value,
+            "ours": ours, "margin": margin, "noise": noise, "data": data, "verdict": verdict, "note": note}
+
+
+def better_claim(ctx: Any, paper: str, ref: str, claim: str, df: pd.DataFrame | None, metric: str,
+                  a: Mapping[str, Any], b: Mapping[str, Any], pa: float | None, pb: float | None, task: str,
+                  experiment: str, not_worse: bool = False) -> dict[str, Any]:
+    higher = metric not in LOWER_BETTER
+    pv = f"{pa:.3f} vs {pb:.3f}" if pa is not None and pb is not None else None
+    if df is None:
+        return claim_row(paper, ref, claim, metric, pv, None, None, None, "—", NOT_MEASURED,
+                      f"experiment {experiment!r} not run ({results.MAKER.get(experiment, 'the notebook that runs it')})")
+    sa, sb = results.summarize(ctx, df, metric, **a), results.summarize(ctx, df, metric, **b)
+    if sa is None or sb is None:
+        missing = a if sa is None else b
+        return claim_row(paper, ref, claim, metric, pv, None, None, None, results.data_desc(ctx, task), NOT_MEASURED,
+                      f"no result for {dict(missing)}")
+    margin = (sa.value - sb.value) * (1 if higher else -1)
+    noise = diff_noise(sa, sb, metric)
+    v = verdict_not_worse(margin, noise) if not_worse else verdict_better(margin, noise)
+    n = min(len(sa.videos), len(sb.videos)) if sa.videos is not None and sb.videos is not None else 0
+    note = (f"noise = 2 SE over {n} test videos" if n > 1 else
+            f"no error bar ({n} video(s), one seed): noise = {NO_ERRORBAR_REL:.0%} of the score")
+    if n > 1:
+        from salkd.data.layouts import source_video
+
+        k = len({source_video(str(v)) for v in sa.videos.index})
+        if k < n:
+            note = (f"noise = 2 SE over {n} test clips of {k} video(s); clips of one video are correlated, "
+                    f"so this underestimates the noise")
+    if max(sa.n_runs, sb.n_runs) > 1:
+        note += f"; {max(sa.n_runs, sb.n_runs)} seeds"
+    return claim_row(paper, ref, claim, metric, pv, f"{sa.value:.3f} vs {sb.value:.3f}", margin, noise,
+                  results.data_desc(ctx, task), v, note)
+
+
+def best_claim(ctx: Any, paper: str, ref: str, claim: str, df: pd.DataFrame | None, col: str, claimed: float,
+                metric: str, task: str, experiment: str, paper_value: str) -> dict[str, Any]:
+    if df is None or col not in df.columns:
+        return claim_row(paper, ref, claim, metric, paper_value, None, None, None, "—", NOT_MEASURED,
+                      f"experiment {experiment!r} not run ({results.MAKER.get(experiment, 'the notebook that runs it')})")
+    xs = sorted(pd.to_numeric(results.overall(df)[col], errors="coerce").dropna().unique())
+    sums = {round(float(x), 6): results.summarize(ctx, df, metric, **{col: float(x)}) for x in xs}
+    sums = {k: s for k, s in sums.items() if s is not None}
+    vals = {k: s.value for k, s in sums.items()}
+    key = round(float(claimed), 6)
+    if key not in sums:
+        return claim_row(paper, ref, claim, metric, paper_value, None, None, None, results.data_desc(ctx, task), NOT_MEASURED,
+                      f"{col} = {claimed} not in the sweep {list(vals)}")
+    higher = metric not in LOWER_BETTER
+    others = {k: v for k, v in vals.items() if k != key}
+    if not others:
+        return claim_row(paper, ref, claim, metric, paper_value, None, None, None, results.data_desc(ctx, task), NOT_MEASURED,
+                      "only one setting run")
+    rival = max(others, key=lambda k: others[k] if higher else -others[k])
+    noise = diff_noise(sums[key], sums[rival], metric)
+    v, margin = verdict_best(vals, key, noise, higher)
+    best = max(vals, key=lambda k: vals[k] if higher else -vals[k])
+    ours = ", ".join(f"{k:g}: {vals[k]:.3f}" for k in vals)
+    return claim_row(paper, ref, claim, metric, paper_value, ours, margin, noise, results.data_desc(ctx, task), v,
+                  f"best {col} here = {best:g}; margin of {col} = {claimed:g} over the best other setting "
+                  f"({col} {rival:g})")
+
+
+def variants(df: pd.DataFrame | None) -> list[str]:
+    return [] if df is None else list(dict.fromkeys(results.overall(df)["variant"].astype(str)))
+
+
+def write_claims(df: pd.DataFrame, out_dir: str | Path, ctx: Any = None,
+                 failures: Mapping[str, str] | None = None) -> list[Path]:
+    """``CLAIMS.md`` (+ ``claims.csv``): the claims table grouped by paper, with the verdict rules."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    counts = df["verdict"].value_counts().to_dict() if len(df) else {}
+    lines = ["# Claims of the papers, checked on our runs", "",
+             f"Profile: `{getattr(ctx, 'profile', '?')}`. Generated by `salkd.report.claims` "
+             "(notebook 08_figures_tables); do not edit by hand.", "",
+             "Verdicts: **reproduced** = the claimed direction holds by more than the noise; **not reproduced** = "
+             "the opposite holds by more than the noise; **inconclusive** = the difference is within the noise; "
+             "**not measured** = no number of ours (experiment not run, dataset or hardware not available). "
+             "Noise = 2 x the standard error of the difference over the test videos (paired), or over seeds when "
+             "several were run, whichever is larger, and at least the rounding of the papers' tables. "
+             "Absolute scores on the papers' datasets (AVS1K, DAVIS-T) are not comparable with ours "
+             "(other data, smaller models and training), so they are listed as not measured with our number beside.",
+             "", "Summary: " + ", ".join(f"{k}: {v}" for k, v in counts.items()), ""]
+    for paper, g in df.groupby("paper", sort=False):
+        lines += [f"## {paper}", ""]
+        show = g.drop(columns=["paper"]).copy()
+        show["margin"] = show["margin"].map(lambda v: None if v is None or (isinstance(v, float) and not np.isfinite(v))
+                                            else float(v))
+        lines.append(tables.to_markdown(show))
+    if failures:
+        lines += ["## Not built", "", "These tables, figures or claims failed (the run was asked to continue past "
+                  "failures); their verdicts are missing above.", ""]
+        lines += [f"- `{k}`: {v}" for k, v in failures.items()] + [""]
+    return [write_text(out / "CLAIMS.md", "\n".join(lines)), write_text(out / "claims.csv", df.to_csv(index=False))]
+

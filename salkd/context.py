@@ -1,0 +1,231 @@
+"""The Context every stage and experiment works in, and the evaluation of a run folder.
+
+A :class:`Context` holds the profile (its config), the data paths, the runs root, the seed and the
+device; it opens the datasets (:func:`salkd.data.splits.split_dataset`), their low-resolution caches,
+and decides whether a stage's run folder can be reused. :func:`evaluate_run` scores a run's best
+weights on a split, cached beside the run.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import pandas as pd
+import torch
+
+from salkd import paths
+from salkd.atomic import write_json
+from salkd.config import get_profile
+from salkd.data.splits import split_dataset
+from salkd.runs import is_complete, read_json
+from salkd.sizes import as_size
+from salkd.train import TrainSettings
+from salkd.train_state import json_roundtrip
+
+__all__ = ["Context", "profile_path", "evaluate_run", "eval_file", "val_fn", "TASK_LABEL", "VAL_METRIC"]
+
+TASK_LABEL = {"fixation": "density", "vsod": "mask"}
+VAL_METRIC = {"fixation": "nss", "vsod": "max_f"}
+
+
+@dataclass
+class Context:
+    """Everything a stage needs besides its upstream runs.
+
+    ``profile``: a profile name (``smoke``, ``quick``, ``real-cpu``, ``paper``); ``data``: dataset
+    paths per task (``{"fixation": path, "vsod": path}``) overriding the profile's sources;
+    ``runs``: the runs root (default :func:`salkd.paths.runs_dir`); ``overrides``: dotted config
+    keys (``{"skd.mu": 0.3}``); ``force``: retrain complete runs.
+    """
+
+    profile: str = "quick"
+    data: Mapping[str, str | os.PathLike] | None = None
+    runs: str | os.PathLike | None = None
+    overrides: Mapping[str, Any] | None = None
+    seed: int | None = None
+    device: str | None = None
+    force: bool = False
+    progress: bool = True
+    cfg: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.cfg = get_profile(self.profile, self.overrides)
+        if self.seed is None:
+            self.seed = int(self.cfg["seed"])
+        if self.device is None:
+            self.device = str(self.cfg.get("device", "auto"))
+        self._datasets: dict[tuple[str, str], Any] = {}
+
+    # ---- folders --------------------------------------------------------------------------
+    @property
+    def runs_root(self) -> Path:
+        return Path(self.runs) if self.runs is not None else paths.runs_dir()
+
+    def figures_dir(self) -> Path:
+        """Where the report writes: ``figures/`` for ``quick`` (:func:`salkd.paths.figures_dir`), else
+        ``<runs root>/<profile>/figures`` (the runs root of this Context, so ``OUT`` is honoured)."""
+        return paths.figures_dir(self.profile) if self.profile == "quick" else self.runs_root / self.profile / "figures"
+
+    def run_dir(self, stage: str, name: str) -> Path:
+        return self.runs_root / self.profile / stage / name
+
+    # ---- data -----------------------------------------------------------------------------
+    def dataset_root(self, task: str) -> Path:
+        """The dataset folder of ``task`` (generating synthetic data on first use)."""
+        if self.user_data(task):
+            p = Path(self.data[task]).expanduser()
+            if not p.exists():
+                raise FileNotFoundError(f"{task} dataset path {p} does not exist")
+            return p
+        spec = self.cfg["data"][task]
+        src = spec.get("source")
+        if src == "synthetic":
+            return _synthetic(task, spec, int(self.seed), self.progress)
+        if isinstance(src, str) and src.startswith("shared:"):
+            p = profile_path(src)
+            if not p.exists():
+                raise FileNotFoundError(f"profile {self.profile!r} reads {p} (the real sample data), which is not "
+                                        f"here; set SALKD_SHARED or pass the dataset path")
+            return p
+        raise ValueError(f"profile {self.profile!r} has no {task} dataset: pass Context(data={{{task!r}: PATH}}) "
+                         f"(CLI: --data {task}=PATH)")
+
+    def user_data(self, task: str) -> bool:
+        """True if the user passed their own dataset for ``task`` (profile data settings do not apply)."""
+        return bool(self.data and self.data.get(task))
+
+    def dataset(self, task: str, split: str) -> Any:
+        """The ``split`` ("train" | "val" | "test") of the ``task`` dataset."""
+        key = (task, split)
+        if key not in self._datasets:
+            spec = self.cfg["data"].get(task, {})
+            vs = profile_path(spec["val_source"]) if spec.get("val_source") and not self.user_data(task) else None
+            self._datasets[key] = split_dataset(self.dataset_root(task), split, spec,
+                                                default_split=self.cfg["data"].get("split"), val_source=vs)
+        return self._datasets[key]
+
+    def cache(self, task: str, split: str, res: int | Sequence[int]) -> Any:
+        from salkd.data import cache_lowres
+
+        return cache_lowres(self.dataset(task, split), as_size(res), paths.cache_dir() / "lowres", progress=self.progress)
+
+    def settings(self, **kw: Any) -> TrainSettings:
+        base = dict(seed=int(self.seed), device=str(self.device), progress=self.progress,
+                    precision=str(self.cfg.get("precision", "fp32")))
+        base.update(kw)
+        return TrainSettings(**base)
+
+
+    def reusable(self, run: Path, config: Mapping[str, Any], model_spec: Mapping[str, Any],
+                 settings: TrainSettings) -> bool:
+        """True when ``run`` is complete with this stage config, model and training settings (and
+        ``force`` is off): the stage then returns it before building data, flow or models.
+
+        :func:`salkd.train.fit` makes the full check (including the effective batch) when the stage
+        does go on."""
+        if self.force or not is_complete(run) or not (run / "config.json").is_file():
+            return False
+        have = read_json(run / "config.json")
+        want = json_roundtrip({**config, "model": dict(model_spec)})
+        train = {k: v for k, v in have.get("train", {}).items() if k not in ("effective_batch", "progress")}
+        want_train = {k: v for k, v in json_roundtrip(settings.to_dict()).items() if k != "progress"}
+        return all(have.get(k) == v for k, v in want.items()) and train == want_train
+
+    def build(self, name: str, **kw: Any) -> torch.nn.Module:
+        """:func:`salkd.models.build` with weights seeded from ``seed`` (see :meth:`seed_weights`)."""
+        from salkd.models import build
+
+        self.seed_weights()
+        return build(name, **kw)
+
+    def seed_weights(self) -> None:
+        """Seed the global torch RNG so that the next model's initial weights come from ``seed``,
+        whatever ran before in this process (a stage's weights must not depend on the call history)."""
+        torch.manual_seed(int(self.seed))
+
+def profile_path(src: str | os.PathLike) -> Path:
+    """A path named in a profile: ``shared:<rel>`` is under the shared sample-data folder, anything
+    else a file-system path."""
+    s = str(src)
+    return paths.shared_data() / s.split(":", 1)[1] if s.startswith("shared:") else Path(s).expanduser()
+
+
+def _synthetic(task: str, spec: Mapping[str, Any], seed: int, progress: bool) -> Path:
+    from salkd.data.synthetic import make_dataset
+
+    h, w = spec["size"]
+    name = f"synthetic-{task}-{spec['style']}-{spec['n_videos']}x{spec['n_frames']}-{h}x{w}-seed{seed}"
+    root = paths.data_dir() / name
+    if (root / "salkd_synthetic.json").is_file():
+        return root
+    return make_dataset(root, kind=task, n_videos=int(spec["n_videos"]), n_frames=int(spec["n_frames"]),
+                        size=(int(h), int(w)), style=str(spec["style"]), seed=seed, progress=progress)
+
+
+def val_fn(ctx: Context, task: str, res: Any, output: str | None = None) -> Callable[[torch.nn.Module], dict[str, float]]:
+    """The validation function of a stage: the val split's score (NSS or max-F as ``metric``) at ``res``,
+    on at most ``eval.max_frames_per_video`` frames per video; picks ``best.pt``."""
+    from salkd.evaluate import evaluate
+
+    limit = ctx.cfg["eval"].get("max_frames_per_video") or 16
+    ds = ctx.dataset(task, "val")
+    metric = VAL_METRIC[task]
+
+    def fn(model: torch.nn.Module) -> dict[str, float]:
+        m = model.deploy() if getattr(model, "input_kind", "") != "pair" else model
+        df = evaluate(m, ds, res, device=str(ctx.device), labels="cache", max_frames_per_video=limit,
+                      progress=False, seed=int(ctx.seed), output=output)
+        row = df.loc["overall"]
+        keys = ["nss", "cc", "sim", "auc_judd"] if task == "fixation" else ["max_f", "mae", "s_measure"]
+        return {k: float(row[k]) for k in keys if k in row} | {"metric": float(row[metric])}
+
+    return fn
+
+
+def evaluate_run(ctx: Context, run: str | os.PathLike, split: str = "test", *, output: str | None = None,
+                 task: str | None = None) -> pd.DataFrame:
+    """Evaluate a run's best weights on a split at the run's resolution; cached as
+    ``<run>/eval_<split>[_<output>].csv`` and recomputed when the checkpoint is newer or the
+    evaluation settings (dataset, frame limit, seed, shuffle map; kept in ``eval_<split>.json``) changed."""
+    from salkd.atomic import write_text
+    from salkd.evaluate import evaluate, load_shuffle_map
+
+    run = Path(run)
+    cfg = read_json(run / "config.json")
+    task = task or cfg.get("task") or ("vsod" if str(cfg.get("stage", "")).startswith("fastvsod") else "fixation")
+    out = run / eval_file(split, output).name
+    ck = run / "checkpoint.pt"
+    ds = ctx.dataset(task, split)
+    limit = ctx.cfg["eval"].get("max_frames_per_video")
+    smap_path = _shuffle_map_path(ctx) if task == "fixation" else None
+    settings = {"data": str(ds.root), "videos": len(ds.videos), "max_frames_per_video": limit,
+                "seed": int(ctx.seed), "split": split,
+                "shuffle_map": None if smap_path is None else
+                [str(smap_path), smap_path.stat().st_mtime_ns if smap_path.is_file() else None]}
+    key_file = out.with_suffix(".json")
+    if (out.is_file() and ck.is_file() and out.stat().st_mtime_ns >= ck.stat().st_mtime_ns and not ctx.force
+            and key_file.is_file() and read_json(key_file) == settings):
+        return pd.read_csv(out, index_col=0)
+    smap = load_shuffle_map(smap_path) if smap_path is not None else None
+    df = evaluate(run, ds, cfg["res"], device=str(ctx.device), output=output,
+                  max_frames_per_video=limit, progress=ctx.progress, seed=int(ctx.seed), shuffle_map=smap)
+    write_text(out, df.to_csv())
+    write_json(key_file, settings)
+    return df
+
+
+def _shuffle_map_path(ctx: Context) -> Path | None:
+    """``eval.shuffle_map`` of the profile as a path (``shared:`` = under the shared data folder); None
+    when unset or when the user gave their own fixation dataset (the map belongs to the profile's)."""
+    src = ctx.cfg["eval"].get("shuffle_map")
+    if not src or ctx.user_data("fixation"):
+        return None
+    return profile_path(src)
+
+
+def eval_file(split: str, output: str | None = None) -> Path:
+    """The name of a run's evaluation file for ``split`` (and one output of a two-output model)."""
+    return Path(f"eval_{split}{'_' + output if output else ''}.csv")
+

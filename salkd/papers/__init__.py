@@ -1,0 +1,61 @@
+"""One home per paper: its stages, experiments, tables, figures and claims.
+
+``PAPERS`` maps a paper key to its module (``skd``, ``uvanet``, ``fastvsod``); each module has
+``TABLES`` (stem -> (reference, builder, caption)), ``figures(ctx, tables)``, ``prediction_figures(ctx)``
+and ``claims(ctx)``, which :func:`salkd.report.make_all` loops over. ``STAGES`` lists the stages that
+``salkd train`` runs (:func:`run_stage`). The papers' own numbers are in :mod:`salkd.papers.numbers`;
+the teachers shared by skd and uvanet in :mod:`salkd.papers.teachers`.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from salkd.context import Context
+from salkd.papers import fastvsod, skd, teachers, uvanet
+
+__all__ = ["PAPERS", "STAGES", "run_stage", "prepare_data"]
+
+PAPERS: dict[str, ModuleType] = {"skd": skd, "uvanet": uvanet, "fastvsod": fastvsod}
+
+
+def prepare_data(ctx: Context) -> dict[str, Path]:
+    """Make (or find) the datasets of the profile and return their roots per task."""
+    return {task: ctx.dataset_root(task) for task in ("fixation", "vsod")}
+
+
+def _teacher_pair(ctx: Context, kw: dict[str, Any]) -> tuple[Path, Path]:
+    tc = ctx.cfg["teacher"]
+    return teachers.train_teacher(ctx, kw.pop("teacher", tc["spatial"][0])), teachers.train_teacher(ctx, tc["temporal"])
+
+
+def _skd_st(ctx: Context, **kw: Any) -> Path:
+    spa, tem = _teacher_pair(ctx, kw)
+    s = skd.skd_students(ctx, spa, tem, res=kw.get("res"))
+    return skd.skd_st(ctx, s["spatial"], s["temporal"], **kw)
+
+
+def _uva_st(ctx: Context, **kw: Any) -> Path:
+    spa, tem = _teacher_pair(ctx, kw)
+    return uvanet.uva_st(ctx, uvanet.uva_student(ctx, spa, tem, res=kw.get("res")), **kw)
+
+
+#: stage name -> function(ctx, **kwargs) running it with its upstream runs made (or reused) first
+STAGES: dict[str, Any] = {
+    "data": lambda ctx, **kw: prepare_data(ctx),
+    "teachers": lambda ctx, **kw: teachers.train_teachers(ctx),
+    "skd_students": lambda ctx, **kw: skd.skd_students(ctx, *_teacher_pair(ctx, kw), **kw),
+    "skd_st": _skd_st,
+    "uva_student": lambda ctx, **kw: uvanet.uva_student(ctx, *_teacher_pair(ctx, kw), **kw),
+    "uva_st": _uva_st,
+    "fastvsod_stage1": lambda ctx, **kw: fastvsod.fastvsod_stage1(ctx, **kw),
+    "fastvsod_stage2": lambda ctx, **kw: fastvsod.fastvsod_stage2(ctx, fastvsod.fastvsod_stage1(ctx), **kw),
+}
+
+
+def run_stage(ctx: Context, stage: str, **kw: Any) -> Any:
+    """Run ``stage`` with its upstream runs made (or reused) first: how ``salkd train STAGE`` works."""
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+    return STAGES[stage](ctx, **kw)

@@ -1,0 +1,254 @@
+"""skd: J. Li, K. Fu, S. Zhao, S. Ge, *Spatiotemporal Knowledge Distillation for Efficient Estimation of
+Aerial Video Saliency*, IEEE TIP 2019.
+
+Its stages (step 1: spatial and temporal students, eq. 1-4; step 2: the spatiotemporal S_st, eq. 5), its
+experiments (Table III teacher x resolution, Table IV ablations, the mu sweep of Fig. 8), the specs of its
+tables and figures, and its claims.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from salkd import results
+from salkd.context import Context, val_fn
+import salkd.papers.common as common
+from salkd.papers.numbers import PAPER
+from salkd.papers.teachers import teacher_knowledge, train_teachers
+from salkd.runs import read_json
+from salkd.train import fit
+
+__all__ = ["skd_students", "skd_st", "run", "run_ablations", "TABLES", "figures", "claims"]
+
+
+def skd_students(ctx: Context, spatial_teacher: str | os.PathLike, temporal_teacher: str | os.PathLike, *,
+                 res: int | None = None, mu: float | None = None, name: str | None = None) -> dict[str, Path]:
+    """skd step 1 (eq. 1-4): the spatial student S_s and the temporal student S_t, distilled separately.
+
+    S_s sees R(I_n) and learns mu * L_soft(S_s, R(T_s(I_n))) + (1 - mu) * L_hard(S_s, R(Y_n));
+    S_t sees R(I_n) and R(I_{n+1}) (6 channels) and learns the same loss with T_t (the TSNet-style
+    teacher on frame n and the flow n -> n+1). Adam, lr 1e-3, batch 128 (skd Sec. IV-A).
+    Returns ``{"spatial": run, "temporal": run}``.
+    """
+    from salkd.data import FrameDataset, FramePairDataset
+    from salkd.losses import skd_student_loss
+
+    sc = ctx.cfg["skd"]
+    res = int(res or sc["res"])
+    mu = float(sc["mu"] if mu is None else mu)
+    # default names: each student is named after its own teacher, so the temporal student (which only
+    # depends on the temporal teacher) is trained once and shared by every spatial teacher's S_st
+    teachers = {"spatial": spatial_teacher, "temporal": temporal_teacher}
+    settings = ctx.settings(epochs=int(sc["epochs"]), batch_size=int(sc["batch"]), lr=float(sc["lr"]),
+                            select_metric="metric")
+    runs = {}
+    for kind, teacher_run in teachers.items():
+        run = ctx.run_dir("skd_students", f"{name}-{kind}" if name else
+                          f"{Path(teacher_run).name.split('-')[0]}-{res}-mu{mu:g}-{kind}")
+        runs[kind] = run
+        config = {"stage": "skd_students", "kind": kind, "res": res, "mu": mu, "teacher": str(teacher_run),
+                  "dataset": str(ctx.dataset_root("fixation")), "profile": ctx.profile}
+        if ctx.reusable(run, config, {"name": f"skd_{kind}", "kwargs": {}}, settings):
+            continue
+        cache = ctx.cache("fixation", "train", res)
+        maps = teacher_knowledge(ctx, teacher_run, res)
+        if kind == "spatial":
+            ds: Any = FrameDataset(cache, label="density", augment=True, seed=int(ctx.seed), extra={"teacher": maps})
+        else:
+            ds = FramePairDataset(cache, label="density", offsets=[1], augment=True, seed=int(ctx.seed),
+                                  extra={"teacher": maps})
+        model = ctx.build(f"skd_{kind}")
+
+        def loss_fn(net: Any, b: dict[str, Any], kind: str = kind):
+            logits = net(b["frame"]) if kind == "spatial" else net(b["frame"], b["next"])
+            return skd_student_loss(logits.float(), b["teacher"], b["label"], mu=mu), {}
+
+        fit(model, loss_fn, ds, run, settings, val_fn=val_fn(ctx, "fixation", res), config=config,
+            force=ctx.force, desc=f"skd {kind} {res}")
+    return runs
+
+
+def skd_st(ctx: Context, spatial_run: str | os.PathLike | None, temporal_run: str | os.PathLike | None, *,
+           init: str = "students", res: int | None = None, name: str | None = None) -> Path:
+    """skd step 2 (eq. 5): the spatiotemporal model S_st, hard loss only.
+
+    ``init="students"``: the first 8 layers of both streams copied from S_s and S_t
+    (``salkd.models.from_students``), fusion subnet random. ``init="scratch"``: everything random
+    (the paper's Ablation-O, "without the separate spatial/temporal distillation").
+    """
+    from salkd.data import FramePairDataset
+    from salkd.losses import skd_st_loss
+    from salkd.models import from_run, from_students
+
+    sc = ctx.cfg["skd"]
+    if init == "students":
+        if spatial_run is None or temporal_run is None:
+            raise ValueError("skd_st(init='students') needs the spatial and temporal student runs")
+        res = int(res or read_json(Path(spatial_run) / "config.json")["res"])
+        default = Path(spatial_run).name.rsplit("-spatial", 1)[0]
+    elif init == "scratch":
+        res = int(res or sc["res"])
+        default = f"scratch-{res}"
+    else:
+        raise ValueError(f"init must be 'students' or 'scratch', got {init!r}")
+    run = ctx.run_dir("skd_st", name or default)
+    settings = ctx.settings(epochs=int(sc["st_epochs"]), batch_size=int(sc["batch"]), lr=float(sc["lr"]),
+                            select_metric="metric")
+    config = {"stage": "skd_st", "init": init, "res": res, "spatial": str(spatial_run), "temporal": str(temporal_run),
+              "dataset": str(ctx.dataset_root("fixation")), "profile": ctx.profile}
+    if ctx.reusable(run, config, {"name": "skd_st", "kwargs": {}}, settings):
+        return run
+    if init == "students":
+        ctx.seed_weights()
+        model = from_students(from_run(spatial_run), from_run(temporal_run))
+        model.salkd_spec = {"name": "skd_st", "kwargs": {}}
+    else:
+        model = ctx.build("skd_st")
+    ds = FramePairDataset(ctx.cache("fixation", "train", res), label="density", offsets=[1], augment=True,
+                          seed=int(ctx.seed))
+
+    def loss_fn(net: Any, b: dict[str, Any]):
+        return skd_st_loss(net(b["frame"], b["next"]).float(), b["label"]), {}
+
+    fit(model, loss_fn, ds, run, settings, val_fn=val_fn(ctx, "fixation", res), config=config,
+        force=ctx.force, desc=f"skd S_st {res}")
+    return run
+
+
+# ---- experiments -------------------------------------------------------------------------------
+def _pair(ctx: Context, teacher: str, res: int, mu: float | None = None) -> tuple[dict[str, Path], Path]:
+    t = train_teachers(ctx)
+    students = skd_students(ctx, t[teacher], t[ctx.cfg["teacher"]["temporal"]], res=res, mu=mu)
+    return students, skd_st(ctx, students["spatial"], students["temporal"])
+
+
+def run(ctx: Context) -> pd.DataFrame:
+    """skd Table III: for each spatial teacher and resolution, S_s, S_t and S_st (step 1 + step 2)."""
+    sc = ctx.cfg["skd"]
+    rows = []
+    for teacher in sc["teachers"]:
+        for res in sc["resolutions"]:
+            students, st = _pair(ctx, teacher, int(res))
+            rows.append(results.row(ctx, "skd_table3", "S_s", "skd", students["spatial"], teacher=teacher))
+            rows.append(results.row(ctx, "skd_table3", "S_t", "skd", students["temporal"], teacher=teacher))
+            rows.append(results.row(ctx, "skd_table3", "S_st", "skd", st, teacher=teacher))
+    return results.save(ctx, "skd_table3", pd.DataFrame(rows))
+
+
+def run_ablations(ctx: Context) -> dict[str, pd.DataFrame]:
+    """skd Table IV (full, Ablation-S, Ablation-T, Ablation-O) and the mu sweep of Fig. 8."""
+    sc = ctx.cfg["skd"]
+    teacher, res = sc["teachers"][0], int(sc["res"])
+    students, st = _pair(ctx, teacher, res)
+    scratch = skd_st(ctx, None, None, init="scratch", res=res)
+    t4 = [results.row(ctx, "skd_table4", "full", "skd", st, teacher=teacher),
+          results.row(ctx, "skd_table4", "Ablation-S", "skd", students["spatial"], teacher=teacher),
+          results.row(ctx, "skd_table4", "Ablation-T", "skd", students["temporal"], teacher=teacher),
+          results.row(ctx, "skd_table4", "Ablation-O", "skd", scratch, teacher=None)]
+    mus = []
+    for mu in sc["mu_sweep"]:
+        _, st_mu = _pair(ctx, teacher, res, mu=float(mu))
+        mus.append(results.row(ctx, "skd_mu", f"mu={float(mu):g}", "skd", st_mu, teacher=teacher, mu=float(mu)))
+    return {"table4": results.save(ctx, "skd_table4", pd.DataFrame(t4)),
+            "mu": results.save(ctx, "skd_mu", pd.DataFrame(mus))}
+
+
+# ---- tables, figures, claims -------------------------------------------------------------------
+def _table2(c: Context) -> pd.DataFrame:
+    rows = []
+    for sub, p in PAPER["skd_table2"].items():
+        r = {"subset": sub}
+        for m in common.FIX_METRICS:
+            r[f"{common.FIX_LABELS[m]} (paper)"] = p[m]
+        r["ours"] = "n/a (AVS1K categories not available)"
+        rows.append(r)
+    return pd.DataFrame(rows)
+
+
+#: stem -> (paper reference, builder ``ctx -> DataFrame | None``, caption)
+TABLES = {
+    "skd_table1": ("skd Table I", lambda c: common.comparison_table(c, "skd_table1", "skd_table3", "S_st", "SKD", "skd_st"),
+                   "skd Table I: comparison on AVS1K (paper) and ours; params, memory, FPS"),
+    "skd_table2": ("skd Table II", _table2, "skd Table II: SKD-DVA-64 per AVS1K category"),
+    "skd_table3": ("skd Table III", lambda c: common.table_teacher_res(c, "skd_table3", "S_st", "skd_table3", ""),
+                   "skd Table III: spatial teacher x input resolution (S_st)"),
+    "skd_table4": ("skd Table IV", lambda c: common.table_ablation(c, "skd_table4", PAPER["skd_table4"],
+                   order=["full", "Ablation-S", "Ablation-T", "Ablation-O"]), "skd Table IV: ablation"),
+    "skd_table5": ("skd Table V", lambda c: common.speed_table(c, "skd_st", PAPER["skd_table5"], "SKD"),
+                   "skd Table V: time and memory per resolution (ours: this CPU)"),
+    "skd_fig8_mu": ("skd Fig. 8", lambda c: common.table_sweep(c, "skd_mu", "mu", PAPER["skd_mu"], "fixation"),
+                    "skd Fig. 8: mu sweep"),
+}
+
+
+def figures(ctx: Context, tables: dict[str, pd.DataFrame | None]) -> dict[str, Any]:
+    """stem -> a function making the figure (None when its table is missing)."""
+    from salkd import plots
+
+    def mu() -> Any:
+        t = tables.get("skd_fig8_mu")
+        if t is None:
+            return None
+        return plots.sweep(t["mu"], pd.to_numeric(t["NSS"], errors="coerce"),
+                           err=pd.to_numeric(t["NSS ±2SE"], errors="coerce").fillna(0),
+                           paper_x=list(PAPER["skd_mu"]), paper_y=list(PAPER["skd_mu"].values()), xlabel="mu",
+                           ylabel="NSS", mark=_paper_mu(), title="skd Fig. 8: NSS vs mu")
+
+    return {
+        "skd_fig8_mu": mu,
+        "skd_table3_plot": lambda: common.res_plot(tables, "skd_table3", "skd_table3", "skd Table III: NSS vs resolution"),
+        "skd_table4_bars": lambda: common.fig_bars(ctx, tables.get("skd_table4"), "NSS",
+                                                   {k: v["nss"] for k, v in PAPER["skd_table4"].items()},
+                                                   "skd Table IV: ablation"),
+    }
+
+
+def _paper_mu() -> float:
+    """The mu the paper finds best (Fig. 8)."""
+    return max(PAPER["skd_mu"], key=lambda k: PAPER["skd_mu"][k])
+
+
+def prediction_figures(ctx: Context) -> list[tuple[str, str, dict[str, Path], str]]:
+    """(stem, task, {label: run}, title) of the figures made from predictions (ROC, qualitative maps)."""
+    res_list = [int(r) for r in ctx.cfg.get("skd", {}).get("resolutions", [32, 64])]
+    st = [{"label": f"SKD-DVA-{r}", "variant": "S_st", "teacher": "dva", "res": r}
+          for r in (32, 64)]
+    return [
+        ("skd_fig6_roc_fig7_qualitative", "fixation",
+         {**results.runs_of(ctx, "teachers", [{"label": f"{t} teacher", "variant": t} for t in ("dva", "salnet", "ssnet", "tsnet")]),
+          **results.runs_of(ctx, "skd_table3", st)}, "skd Fig. 7: representative maps"),
+        ("skd_fig9_qualitative_res", "fixation",
+         results.runs_of(ctx, "skd_table3", [{"label": f"SKD-DVA-{r}", "variant": "S_st", "teacher": "dva", "res": r}
+                                     for r in sorted(res_list, reverse=True)]), "skd Fig. 9: maps per input resolution"),
+    ]
+
+
+def claims(ctx: Context) -> list[dict[str, Any]]:
+    """skd's claims: Table IV ablations, Table III resolutions, Fig. 8 (mu), Table I, deployment."""
+    from salkd.claims import best_claim, better_claim, claim_row
+    from salkd.verdicts import NOT_MEASURED
+
+    fx = "fixation"
+    t3 = results.load_or_none(ctx, "skd_table3", quiet=True)
+    t4 = results.load_or_none(ctx, "skd_table4", quiet=True)
+    mu = results.load_or_none(ctx, "skd_mu", quiet=True)
+    p4 = {k: v["nss"] for k, v in PAPER["skd_table4"].items()}
+    rows = [better_claim(ctx, "skd", "Table IV", text, t4, "nss", {"variant": "full"}, {"variant": other},
+                         p4["full"], p4[other], fx, "skd_table4")
+            for other, text in (("Ablation-O", "distilled S_st beats S_st without distillation (Ablation-O)"),
+                                ("Ablation-S", "spatiotemporal S_st beats spatial-only (Ablation-S)"),
+                                ("Ablation-T", "spatiotemporal S_st beats temporal-only (Ablation-T)"))]
+    rows += common.resolution_claims(ctx, "skd", "Table III", t3, "S_st", "skd_table3", "skd_table3")
+    best_mu = _paper_mu()
+    rows.append(best_claim(ctx, "skd", "Fig. 8", f"mu = {best_mu:g} is the best mu", mu, "mu", best_mu, "nss", fx,
+                           "skd_mu", f"best at {best_mu:g} (NSS {PAPER['skd_mu'][best_mu]:.3f})"))
+    s64 = results.summarize(ctx, t3, "nss", variant="S_st", teacher="dva", res=64) if t3 is not None else None
+    paper64 = PAPER["skd_table1"]["SKD-DVA-64"]["nss"]
+    rows.append(claim_row("skd", "Table I", "SKD-DVA-64 NSS on AVS1K", "nss", paper64,
+                          None if s64 is None else round(s64.value, 3), None, None,
+                          results.data_desc(ctx, fx) if s64 else "—", NOT_MEASURED,
+                          "AVS1K not available: our number is on other data and not comparable"))
+    return rows + common.deployment_claims(ctx, "skd", "skd_st", "Table I/V", "skd_table5")

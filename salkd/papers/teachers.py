@@ -1,0 +1,189 @@
+"""The teachers of skd and uvanet: their training, their maps over a split (cached), optical flow.
+
+The papers distil from pretrained DVA / SalNet / SSNet (spatial) and TSNet (temporal) teachers whose
+weights are not available here, so salkd trains its own "style" teachers (:func:`train_teacher`).
+:func:`teacher_knowledge` turns a teacher into soft labels, reduced to the student's resolution with R
+(skd eq. 1-4, uvanet eq. 3-6), computed once and cached beside the teacher's run.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from salkd import paths, results
+from salkd.atomic import save_npy
+from salkd.context import TASK_LABEL, Context, val_fn
+from salkd.device import resolve_device
+from salkd.runs import is_complete, read_json
+from salkd.sizes import as_size
+from salkd.tensors import from_array
+from salkd.train import fit
+
+__all__ = ["train_teacher", "train_teachers", "teacher_knowledge", "flow_maps", "run"]
+
+
+def flow_maps(ctx: Context, cache: Any) -> dict[str, np.ndarray]:
+    """Optical flow t -> t+1 (DIS, at the cache's resolution) of every video, computed once and cached.
+
+    The last frame gets the negated flow towards its predecessor. Arrays (T, H, W, 2) float32.
+    """
+    from tqdm.auto import tqdm
+
+    from salkd.models.flow import optical_flow
+
+    tag = hashlib.sha256(str(cache.path).encode()).hexdigest()[:12]
+    out: dict[str, np.ndarray] = {}
+    todo = []
+    for v in cache.videos:
+        f = paths.cache_dir() / "flow" / tag / f"{_safe(v)}.npy"
+        arr = np.load(f) if f.is_file() else None
+        if arr is not None and arr.shape[0] == len(cache.video(v)["frames"]):
+            out[v] = arr.astype(np.float32)
+        else:
+            todo.append((v, f))
+    for v, f in tqdm(todo, desc="optical flow", disable=not ctx.progress or not todo, unit="video"):
+        arr = _video_flow(cache.video(v)["frames"], optical_flow).astype(np.float16)
+        save_npy(f, arr)
+        out[v] = arr.astype(np.float32)
+    return {v: out[v] for v in cache.videos}
+
+
+def _video_flow(frames: np.ndarray, optical_flow: Any) -> np.ndarray:
+    """Flow t -> t+1 of every frame; the last frame gets the negated flow towards its predecessor."""
+    n = frames.shape[0]
+    flows = []
+    for t in range(n):
+        if t + 1 < n:
+            flows.append(optical_flow(frames[t], frames[t + 1]))
+        elif n > 1:
+            flows.append(-optical_flow(frames[t], frames[t - 1]))
+        else:
+            flows.append(np.zeros(frames.shape[1:3] + (2,), np.float32))
+    return np.stack(flows)
+
+
+def _safe(name: str) -> str:
+    return name.replace("/", "__")
+
+
+def _teacher_loss(task: str):
+    import torch.nn.functional as F
+
+    def loss_fn(net: Any, batch: dict[str, Any]):
+        y = batch["label"]
+        if net.input_kind == "flow":
+            out = {"out": net(batch["frame"], batch["flow"])}
+        elif hasattr(net.module, "forward_train"):
+            out = net.forward_train(batch["frame"])
+        else:
+            out = {"out": net(batch["frame"])}
+        losses = {k: F.binary_cross_entropy_with_logits(v.float(), y) for k, v in out.items()}
+        total = sum(losses.values())
+        return total, {k: float(v.detach()) for k, v in losses.items()}
+
+    return loss_fn
+
+
+def train_teacher(ctx: Context, arch: str, task: str = "fixation", name: str | None = None) -> Path:
+    """Train a teacher at high resolution (skd Sec. III-A, uvanet Sec. 3: T_spa / T_tem).
+
+    ``arch``: "dva" (multi-level side outputs, deeply supervised), "salnet", "ssnet" (spatial) or
+    "tsnet" (temporal: frame + optical flow t -> t+1). The papers distil from pretrained teachers
+    whose weights are not available here, so salkd trains its own on the training videos: sigmoid
+    cross-entropy against the density map (fixation task) or the mask (VSOD), Adam, augmentation
+    (crop, rotation <= 10 degrees, flip). Validation metric: NSS (fixation) or max-F (VSOD).
+    """
+    from salkd.data import FrameDataset
+
+    tc = ctx.cfg["teacher"]
+    res = as_size(tc["res"])
+    run = ctx.run_dir("teachers", name or f"{arch}-{task}")
+    settings = ctx.settings(epochs=int(tc["epochs"]), batch_size=int(tc["batch"]), lr=float(tc["lr"]),
+                            optimizer="adam", select_metric="metric")
+    config = {"stage": "teachers", "arch": arch, "task": task, "res": list(res),
+              "dataset": str(ctx.dataset_root(task)), "profile": ctx.profile}
+    kw = {} if tc.get("width") is None else {"width": float(tc["width"])}
+    if ctx.reusable(run, config, {"name": f"teacher_{arch}", "kwargs": kw}, settings):
+        return run
+    cache = ctx.cache(task, "train", res)
+    extra = {"flow": flow_maps(ctx, cache)} if arch == "tsnet" else None
+    ds = FrameDataset(cache, label=TASK_LABEL[task], augment=True, seed=int(ctx.seed), extra=extra)
+    model = ctx.build(f"teacher_{arch}", **kw)
+    fit(model, _teacher_loss(task), ds, run, settings, val_fn=val_fn(ctx, task, res), config=config,
+        force=ctx.force, desc=f"teacher {arch}")
+    return run
+
+
+def train_teachers(ctx: Context, task: str = "fixation") -> dict[str, Path]:
+    """All teachers of the profile: its spatial teachers and the temporal teacher."""
+    tc = ctx.cfg["teacher"]
+    out = {a: train_teacher(ctx, a, task) for a in tc["spatial"]}
+    out[tc["temporal"]] = train_teacher(ctx, tc["temporal"], task)
+    return out
+
+
+def teacher_knowledge(ctx: Context, teacher_run: str | os.PathLike, res: int | Sequence[int],
+                      task: str = "fixation", split: str = "train") -> dict[str, np.ndarray]:
+    """The teacher's maps T(I) over a split, reduced with R to ``res`` and cached (skd eq. 1-4).
+
+    The teacher runs once per frame at its own resolution; its map ``sigmoid(logits)`` is reduced
+    with area interpolation (R) and stored as uint8 under ``<teacher_run>/knowledge/...``, so that
+    no epoch recomputes it. Returns ``{video: (T, h, w) uint8}``.
+    """
+    from tqdm.auto import tqdm
+
+    from salkd.data.lowres import reduce
+    from salkd.evaluate import predict_cache
+    from salkd.models import from_run
+
+    teacher_run = Path(teacher_run)
+    if not is_complete(teacher_run):
+        raise FileNotFoundError(f"teacher run {teacher_run} is not complete; train it first (stage 'teachers')")
+    cfg = read_json(teacher_run / "config.json")
+    tres = as_size(cfg["res"])
+    size = as_size(res)
+    src = ctx.cache(task, split, tres)
+    key = hashlib.sha256(f"{src.path}|{(teacher_run / 'checkpoint.pt').stat().st_mtime_ns}".encode()).hexdigest()[:12]
+    base = teacher_run / "knowledge" / f"{split}-{key}" / f"{size[0]}x{size[1]}"
+    out: dict[str, np.ndarray] = {}
+    missing = [v for v in src.videos if not (base / f"{_safe(v)}.npy").is_file()]
+    if missing:
+        dev = resolve_device(str(ctx.device))
+        model = from_run(teacher_run).to(dev).eval()
+        flows = flow_maps(ctx, src) if getattr(model, "input_kind", "frame") == "flow" else None
+        for v in tqdm(missing, desc=f"teacher maps {teacher_run.name} -> {size[0]}x{size[1]}",
+                      disable=not ctx.progress, unit="video"):
+            frames = src.video(v)["frames"]
+            if flows is not None:
+                maps = _predict_flow(model, frames, flows[v], dev)
+            else:
+                maps = predict_cache(model, frames, device=dev)
+            small = np.stack([reduce(m, size) for m in maps])
+            save_npy(base / f"{_safe(v)}.npy", np.clip(small * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    for v in src.videos:
+        out[v] = np.load(base / f"{_safe(v)}.npy")
+    return out
+
+
+@torch.no_grad()
+def _predict_flow(model: torch.nn.Module, frames: np.ndarray, flows: np.ndarray, dev: torch.device,
+                  batch: int = 32) -> np.ndarray:
+    res = []
+    for s in range(0, frames.shape[0], batch):
+        x = from_array(frames[s:s + batch]).to(dev).permute(0, 3, 1, 2).float() / 255
+        f = from_array(flows[s:s + batch]).to(dev).permute(0, 3, 1, 2).float()
+        res.append(torch.sigmoid(model(x, f).float())[:, 0].cpu().numpy())
+    return np.concatenate(res)
+
+
+def run(ctx: Context) -> pd.DataFrame:
+    """Train the spatial and temporal teachers (fixation task) and score them on the test split."""
+    rows = [results.row(ctx, "teachers", arch, "skd/uvanet", r, teacher=arch, task="fixation")
+            for arch, r in train_teachers(ctx).items()]
+    return results.save(ctx, "teachers", pd.DataFrame(rows))

@@ -1,0 +1,260 @@
+"""uvanet: K. Fu, P. Shi, Y. Song, S. Ge, X. Lu, J. Li, *Ultrafast Video Attention Prediction with
+Coupled Knowledge Distillation*, AAAI 2020.
+
+Its stages (coupled distillation of the two-branch student, eq. 3-6; spatiotemporal joint optimization,
+eq. 7-8), its experiments (Table 3 teacher x resolution, the Fig. 6 ablations), the specs of its tables
+and figures, and its claims.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from salkd import results
+from salkd.context import Context, val_fn
+import salkd.papers.common as common
+from salkd.papers.numbers import PAPER
+from salkd.papers.teachers import teacher_knowledge, train_teachers
+from salkd.runs import read_json
+from salkd.train import fit
+
+__all__ = ["uva_student", "uva_st", "run", "run_ablations", "TABLES", "figures", "claims"]
+
+
+def uva_student(ctx: Context, spatial_teacher: str | os.PathLike | None, temporal_teacher: str | os.PathLike | None,
+                *, res: int | None = None, mu: float | None = None, block: str = "cares", distill: bool = True,
+                name: str | None = None) -> Path:
+    """uvanet coupled knowledge distillation (eq. 3-6) of the two-branch student S.
+
+    Spatial branch: L_spa = (1 - mu) L_hard + mu L_soft against T_spa(I_t); temporal branch: L_tem
+    with T_tem(I_t, I_{t+1}); summed. ``distill=False`` trains from scratch on the hard loss only
+    (Fig. 6 "+scratch" variants). ``block``: "cares" (CA-Res), "mb" (MobileNetV2), "mbse" (MB+SE).
+    Adam, lr 5e-4, batch 96 (uvanet Sec. 4.1).
+    """
+    from salkd.data import FramePairDataset
+    from salkd.losses import uva_coupled_loss
+
+    uc = ctx.cfg["uvanet"]
+    res = int(res or uc["res"])
+    mu = float(uc["mu"] if mu is None else mu) if distill else 0.0
+    if distill and (spatial_teacher is None or temporal_teacher is None):
+        raise ValueError("uva_student(distill=True) needs the spatial and temporal teacher runs")
+    tname = Path(spatial_teacher).name.split("-")[0] if distill else "scratch"
+    run = ctx.run_dir("uva_student", name or f"{block}-{tname}-{res}")
+    settings = ctx.settings(epochs=int(uc["epochs"]), batch_size=int(uc["batch"]), lr=float(uc["lr"]),
+                            select_metric="metric")
+    config = {"stage": "uva_student", "block": block, "distill": distill, "res": res, "mu": mu,
+              "spatial_teacher": str(spatial_teacher), "temporal_teacher": str(temporal_teacher),
+              "dataset": str(ctx.dataset_root("fixation")), "profile": ctx.profile}
+    if ctx.reusable(run, config, {"name": "uva_student", "kwargs": {"block": block}}, settings):
+        return run
+    cache = ctx.cache("fixation", "train", res)
+    extra = {"t_spa": teacher_knowledge(ctx, spatial_teacher, res),
+             "t_tem": teacher_knowledge(ctx, temporal_teacher, res)} if distill else None
+    ds = FramePairDataset(cache, label="density", offsets=[1], augment=True, seed=int(ctx.seed), extra=extra)
+    model = ctx.build("uva_student", block=block)
+
+    def loss_fn(net: Any, b: dict[str, Any]):
+        s, t = net(b["frame"], b["next"])
+        ts = b["t_spa"] if distill else b["label"]
+        tt = b["t_tem"] if distill else b["label"]
+        return uva_coupled_loss((s.float(), t.float()), ts, tt, b["label"], mu=mu), {}
+
+    fit(model, loss_fn, ds, run, settings, val_fn=val_fn(ctx, "fixation", res, output="spatial"), config=config,
+        force=ctx.force, desc=f"uva student {block} {res}")
+    return run
+
+
+def uva_st(ctx: Context, student_run: str | os.PathLike | None, *, init: str = "student", block: str = "cares",
+           res: int | None = None, name: str | None = None) -> Path:
+    """uvanet spatiotemporal joint optimization (eq. 7-8): S_sp from S's first 6 blocks
+    (``salkd.models.from_student``) plus a fusion subnet, hard loss only; ``init="scratch"`` trains
+    S_sp from random weights (Fig. 6 "+scratch")."""
+    from salkd.data import FramePairDataset
+    from salkd.losses import uva_st_loss
+    from salkd.models import build, from_run, from_student
+
+    uc = ctx.cfg["uvanet"]
+    if init == "student":
+        if student_run is None:
+            raise ValueError("uva_st(init='student') needs the uva_student run")
+        scfg = read_json(Path(student_run) / "config.json")
+        res = int(res or scfg["res"])
+        block = scfg["block"]
+        default = Path(student_run).name
+    elif init == "scratch":
+        res = int(res or uc["res"])
+        default = f"{block}-scratch-{res}"
+    else:
+        raise ValueError(f"init must be 'student' or 'scratch', got {init!r}")
+    run = ctx.run_dir("uva_st", name or default)
+    settings = ctx.settings(epochs=int(uc["st_epochs"]), batch_size=int(uc["batch"]), lr=float(uc["lr"]),
+                            select_metric="metric")
+    config = {"stage": "uva_st", "init": init, "block": block, "res": res, "student": str(student_run),
+              "dataset": str(ctx.dataset_root("fixation")), "profile": ctx.profile}
+    if ctx.reusable(run, config, {"name": "uva_st", "kwargs": {"block": block}}, settings):
+        return run
+    ctx.seed_weights()
+    if init == "student":
+        model = from_student(from_run(student_run))
+        model.salkd_spec = {"name": "uva_st", "kwargs": {"block": block}}
+    else:
+        model = build("uva_st", block=block)
+    ds = FramePairDataset(ctx.cache("fixation", "train", res), label="density", offsets=[1], augment=True,
+                          seed=int(ctx.seed))
+
+    def loss_fn(net: Any, b: dict[str, Any]):
+        return uva_st_loss(net(b["frame"], b["next"]).float(), b["label"]), {}
+
+    fit(model, loss_fn, ds, run, settings, val_fn=val_fn(ctx, "fixation", res), config=config,
+        force=ctx.force, desc=f"uva S_sp {res}")
+    return run
+
+
+# ---- experiments -------------------------------------------------------------------------------
+def _pair(ctx: Context, teacher: str | None, res: int, block: str = "cares",
+          distill: bool = True) -> tuple[Path, Path]:
+    t = train_teachers(ctx) if distill else {}
+    student = uva_student(ctx, t.get(teacher) if teacher else None, t.get(ctx.cfg["teacher"]["temporal"]), res=res,
+                          block=block, distill=distill)
+    return student, uva_st(ctx, student)
+
+
+def run(ctx: Context) -> pd.DataFrame:
+    """uvanet Table 3: the spatiotemporal net S_sp for each teacher and resolution."""
+    uc = ctx.cfg["uvanet"]
+    rows = []
+    for teacher in uc["teachers"]:
+        for res in uc["resolutions"]:
+            _, st = _pair(ctx, teacher, int(res))
+            rows.append(results.row(ctx, "uva_table3", "S_sp", "uvanet", st, teacher=teacher))
+    return results.save(ctx, "uva_table3", pd.DataFrame(rows))
+
+
+#: uvanet Fig. 6 variants: (name, block, distilled)
+FIG6_VARIANTS = [("MB+scratch", "mb", False), ("MB+dis", "mb", True), ("MB+SE+dis", "mbse", True),
+                 ("CA-Res+scratch", "cares", False), ("CA-Res+dis", "cares", True)]
+
+
+def run_ablations(ctx: Context) -> pd.DataFrame:
+    """uvanet Fig. 6: block types (MB, MB+SE, CA-Res), distilled or from scratch, single branches."""
+    uc = ctx.cfg["uvanet"]
+    teacher, res = uc["teachers"][0], int(uc["res"])
+    blocks = set(uc.get("blocks", ["cares", "mb", "mbse"]))
+    rows = []
+    for name, block, distill in FIG6_VARIANTS:
+        if block not in blocks:
+            continue
+        student, st = _pair(ctx, teacher if distill else None, res, block, distill)
+        rows.append(results.row(ctx, "uva_fig6", name, "uvanet", st, teacher=teacher if distill else None, block=block))
+        if name == "CA-Res+scratch":
+            for output, short in (("spatial", "spa"), ("temporal", "tmp")):
+                rows.append(results.row(ctx, "uva_fig6", f"CA-Res+{short}+scratch", "uvanet", student, output=output,
+                                        block=block))
+    return results.save(ctx, "uva_fig6", pd.DataFrame(rows))
+
+
+# ---- tables, figures, claims -------------------------------------------------------------------
+def _table2(ctx: Context) -> pd.DataFrame:
+    rows = []
+    for name, p in PAPER["uva_table2"].items():
+        r = {"model": name, "source": "paper", "data": "DHF1K val"}
+        r.update({common.FIX_LABELS[m]: p[m] for m in common.FIX_METRICS})
+        r["FPS"] = p["fps"]
+        rows.append(r)
+    df = results.load_or_none(ctx, "uva_table3", quiet=True)
+    real = results.is_real(ctx, "fixation", "dhf1k")
+    s = {m: results.summarize(ctx, df, m, variant="S_sp", teacher="dva", res=64)
+         for m in common.FIX_METRICS} if df is not None else {}
+    r = {"model": "UVA-DVA-64 (ours)", "source": "ours", "data": results.data_desc(ctx, "fixation") if real else
+         "n/a (DHF1K not available)"}
+    for m in common.FIX_METRICS:
+        r[common.FIX_LABELS[m]] = (s[m].value if s.get(m) else None) if real else "n/a"
+    sp = results.speed_at(results.load_or_none(ctx, "speed", quiet=True), "uva_st", 64) or {}
+    r["FPS"] = sp.get("fps")
+    rows.append(r)
+    return pd.DataFrame(rows)
+
+
+#: stem -> (paper reference, builder ``ctx -> DataFrame | None``, caption)
+TABLES = {
+    "uva_table1": ("uvanet Table 1", lambda c: common.comparison_table(c, "uva_table1", "uva_table3", "S_sp", "UVA", "uva_st"),
+                   "uvanet Table 1: comparison on AVS1K (paper) and ours"),
+    "uva_table2": ("uvanet Table 2", _table2, "uvanet Table 2: DHF1K"),
+    "uva_table3": ("uvanet Table 3", lambda c: common.table_teacher_res(c, "uva_table3", "S_sp", "uva_table3", ""),
+                   "uvanet Table 3: spatial teacher x input resolution (S_sp)"),
+    "uva_table4": ("uvanet Table 4", lambda c: common.speed_table(c, "uva_st", PAPER["uva_table4"], "UVA-Net"),
+                   "uvanet Table 4: GPU/CPU time per resolution (ours: this CPU)"),
+    "uva_fig6": ("uvanet Fig. 6", lambda c: common.table_ablation(c, "uva_fig6", PAPER["uva_fig6"],
+                 order=list(PAPER["uva_fig6"])), "uvanet Fig. 6: ablations (NSS)"),
+}
+
+
+def _memory_figure(ctx: Context) -> Any:
+    """uvanet Fig. 7 / skd Table V: memory footprint vs resolution of both deployed nets."""
+    from salkd import plots
+
+    speed = results.load_or_none(ctx, "speed", quiet=True)
+    if speed is None:
+        return None
+    mem_col = "mem_mb" if "mem_mb" in speed.columns else "memory_mb"
+    if mem_col not in speed.columns:
+        return None
+    d = speed[["model", "res", mem_col]].dropna().copy()
+    d["res"] = d["res"].map(results.res_int)
+    d = d.groupby(["model", "res"], as_index=False, sort=False)[mem_col].first()
+    d = d[d["model"].isin(["skd_st", "uva_st"]) | d["model"].str.startswith("skd") | d["model"].str.startswith("uva")]
+    if not len(d):
+        return None
+    paper = {"skd_st": {r: v[4] for r, v in PAPER["skd_table5"].items()},
+             "uva_st": {r: v[4] for r, v in PAPER["uva_table4"].items() if v[4] is not None}}
+    return plots.memory_vs_resolution(d, paper=paper, y=mem_col, title="uvanet Fig. 7 / skd Table V: memory vs resolution")
+
+
+def figures(ctx: Context, tables: dict[str, pd.DataFrame | None]) -> dict[str, Any]:
+    """stem -> a function making the figure (None when its table is missing)."""
+    return {
+        "uva_table3_plot": lambda: common.res_plot(tables, "uva_table3", "uva_table3", "uvanet Table 3: NSS vs resolution"),
+        "uva_fig6": lambda: common.fig_bars(ctx, tables.get("uva_fig6"), "NSS", PAPER["uva_fig6"], "uvanet Fig. 6: ablations"),
+        "uva_fig7_memory": lambda: _memory_figure(ctx),
+    }
+
+
+def prediction_figures(ctx: Context) -> list[tuple[str, str, dict[str, Path], str]]:
+    """(stem, task, {label: run}, title) of the figures made from predictions."""
+    return [("uva_fig5_qualitative", "fixation",
+             {**results.runs_of(ctx, "teachers", [{"label": "dva teacher", "variant": "dva"}]),
+              **results.runs_of(ctx, "uva_table3", [{"label": f"UVA-DVA-{r}", "variant": "S_sp", "teacher": "dva", "res": r}
+                                            for r in (32, 64)])}, "uvanet Fig. 5: representative maps")]
+
+
+#: uvanet Fig. 6 comparisons: (A, B, the claim "A beats B")
+FIG6_CLAIMS = [("CA-Res+dis", "CA-Res+scratch", "distilled CA-Res net beats the same net from scratch"),
+               ("MB+dis", "MB+scratch", "distilled MB net beats the same net from scratch"),
+               ("CA-Res+dis", "MB+dis", "CA-Res beats MB (both distilled)"),
+               ("CA-Res+dis", "MB+SE+dis", "CA-Res beats MB+SE (both distilled)"),
+               ("CA-Res+scratch", "MB+scratch", "CA-Res beats MB (both from scratch)"),
+               ("CA-Res+dis", "CA-Res+spa+scratch", "spatiotemporal beats spatial-only"),
+               ("CA-Res+dis", "CA-Res+tmp+scratch", "spatiotemporal beats temporal-only")]
+
+
+def claims(ctx: Context) -> list[dict[str, Any]]:
+    """uvanet's claims: Table 3 resolutions, Fig. 6 ablations, Table 1, deployment."""
+    from salkd.claims import better_claim, claim_row
+    from salkd.verdicts import NOT_MEASURED
+
+    u3 = results.load_or_none(ctx, "uva_table3", quiet=True)
+    u6 = results.load_or_none(ctx, "uva_fig6", quiet=True)
+    rows = common.resolution_claims(ctx, "uvanet", "Table 3", u3, "S_sp", "uva_table3", "uva_table3")
+    for a, b, text in FIG6_CLAIMS:
+        rows.append(better_claim(ctx, "uvanet", "Fig. 6", text, u6, "nss", {"variant": a}, {"variant": b},
+                                 PAPER["uva_fig6"][a], PAPER["uva_fig6"][b], "fixation", "uva_fig6"))
+    u64 = results.summarize(ctx, u3, "nss", variant="S_sp", teacher="dva", res=64) if u3 is not None else None
+    rows.append(claim_row("uvanet", "Table 1", "UVA-DVA-64 NSS on AVS1K", "nss", PAPER["uva_table1"]["UVA-DVA-64"]["nss"],
+                          None if u64 is None else round(u64.value, 3), None, None,
+                          results.data_desc(ctx, "fixation") if u64 else "—", NOT_MEASURED,
+                          "AVS1K not available: our number is on other data and not comparable"))
+    return rows + common.deployment_claims(ctx, "uvanet", "uva_st", "Table 1/4", "uva_table4")
