@@ -46,6 +46,9 @@ _SMOKE: dict[str, Any] = {
                  "fusions": ["attention", "add"], "max_offset": 3},
     "eval": {"max_frames_per_video": 4},
     "bench": {"quick": True, "res": [32, 64], "batch": [1, 16], "models": ["skd_st", "uva_st"]},
+    # reference rows scored beside the students: published teachers (salkd.models.pretrained) and fixed
+    # baselines ("center_prior"), per task
+    "references": {"fixation": [], "vsod": []},
 }
 
 _QUICK: dict[str, Any] = {
@@ -82,6 +85,7 @@ _QUICK: dict[str, Any] = {
     "eval": {"max_frames_per_video": None},
     "bench": {"quick": True, "res": [32, 64, 128], "batch": [1, 64],
               "models": ["skd_st", "uva_st", "fastvsod[backbone=resnet18]"]},
+    "references": {"fixation": [], "vsod": []},
 }
 
 _REAL_CPU: dict[str, Any] = copy.deepcopy(_QUICK)
@@ -98,6 +102,15 @@ _REAL_CPU["data"] = {
     "vsod": {"source": "shared:davis2016/train", "val_source": "shared:davis2016/val"},
     "split": {"train": 0.7, "val": 0.3},
 }
+# Real teachers (issue 16): TinyHD-M (Hu et al., WACV 2023; released weights, trained on DHF1K) is both the
+# spatial and the temporal teacher of skd and uvanet: a spatiotemporal net that sees 16-frame clips, its map
+# of every frame made once and cached. The students distil it with the papers' losses.
+_REAL_CPU["teacher"] = {**_REAL_CPU["teacher"], "spatial": ["tinyhd_m"], "temporal": "tinyhd_m"}
+_REAL_CPU["skd"] = {**_REAL_CPU["skd"], "teachers": ["tinyhd_m"]}
+_REAL_CPU["uvanet"] = {**_REAL_CPU["uvanet"], "teachers": ["tinyhd_m"]}
+# the rows every student is read against: a fixed centred Gaussian, and CSNet (Gao et al., ECCV 2020,
+# trained on DUTS-TR) as the published static SOD model every fastvsod variant must beat
+_REAL_CPU["references"] = {"fixation": ["center_prior"], "vsod": ["center_prior", "csnet_x2"]}
 
 _PAPER: dict[str, Any] = copy.deepcopy(_QUICK)
 _PAPER.update({"name": "paper", "precision": "auto"})

@@ -191,12 +191,13 @@ def evaluate_run(ctx: Context, run: str | os.PathLike, split: str = "test", *, o
     evaluation settings (dataset, frame limit, seed, shuffle map; kept in ``eval_<split>.json``) changed."""
     from salkd.atomic import write_text
     from salkd.evaluate import evaluate, load_shuffle_map
+    from salkd.map_sources import run_maps
 
     run = Path(run)
     cfg = read_json(run / "config.json")
     task = task or cfg.get("task") or ("vsod" if str(cfg.get("stage", "")).startswith("fastvsod") else "fixation")
     out = run / eval_file(split, output).name
-    ck = run / "checkpoint.pt"
+    ck = run / "checkpoint.pt" if (run / "checkpoint.pt").is_file() else run / "config.json"
     ds = ctx.dataset(task, split)
     limit = ctx.cfg["eval"].get("max_frames_per_video")
     smap_path = _shuffle_map_path(ctx) if task == "fixation" else None
@@ -209,8 +210,9 @@ def evaluate_run(ctx: Context, run: str | os.PathLike, split: str = "test", *, o
             and key_file.is_file() and read_json(key_file) == settings):
         return pd.read_csv(out, index_col=0)
     smap = load_shuffle_map(smap_path) if smap_path is not None else None
-    df = evaluate(run, ds, cfg["res"], device=str(ctx.device), output=output,
-                  max_frames_per_video=limit, progress=ctx.progress, seed=int(ctx.seed), shuffle_map=smap)
+    maps = run_maps(ctx, run, cfg, split)  # a published teacher or a fixed baseline: its maps, no model
+    df = evaluate(None if maps is not None else run, ds, cfg["res"], device=str(ctx.device), output=output,
+                  max_frames_per_video=limit, progress=ctx.progress, seed=int(ctx.seed), shuffle_map=smap, maps=maps)
     write_text(out, df.to_csv())
     write_json(key_file, settings)
     return df

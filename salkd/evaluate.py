@@ -160,7 +160,7 @@ def evaluate(model_or_run: nn.Module | str | os.PathLike, dataset: Any, res: int
              device: str = "auto", batch_size: int = 64, output: str | None = None,
              labels: str = "full", max_frames_per_video: int | None = None, cache_root: str | os.PathLike | None = None,
              progress: bool = True, seed: int = 0, task: str | None = None,
-             shuffle_map: np.ndarray | None = None) -> pd.DataFrame:
+             shuffle_map: np.ndarray | None = None, maps: Mapping[str, np.ndarray] | None = None) -> pd.DataFrame:
     """Per-video and overall metrics (a DataFrame, last row ``"overall"``) of a model on a dataset.
 
     ``model_or_run``: a model or a run folder (rebuilt with :func:`salkd.models.from_run`, best
@@ -168,7 +168,10 @@ def evaluate(model_or_run: nn.Module | str | os.PathLike, dataset: Any, res: int
     ``res``: the model's input size (an int for square inputs). ``output``: which output of a
     multi-output model (``uva_student``: "spatial" or "temporal"). ``shuffle_map``: a dataset-wide
     map of other fixations for shuffled AUC (e.g. DHF1K's aggregate map, :func:`load_shuffle_map`),
-    used instead of pooling other videos' fixations. See the module docstring for the protocol.
+    used instead of pooling other videos' fixations. ``maps``: precomputed predictions instead of a
+    model (``{video: (T, h, w)}``, uint8 0-255 or float in [0, 1], any size; e.g. a published teacher's
+    maps or a fixed baseline), scored with the same protocol; ``model_or_run`` is then ignored (None).
+    See the module docstring for the protocol.
     ``df.attrs`` holds the task, resolution and metric conventions.
     """
     from tqdm.auto import tqdm
@@ -183,7 +186,7 @@ def evaluate(model_or_run: nn.Module | str | os.PathLike, dataset: Any, res: int
     ds = open_dataset(dataset) if isinstance(dataset, (str, os.PathLike)) else dataset
     size = as_size(res)
     dev = resolve_device(device)
-    model = _resolve_model(model_or_run).to(dev).eval()
+    model = _resolve_model(model_or_run).to(dev).eval() if maps is None else None
     task = task or ds.task
     if task not in ("vsod", "sod", "fixation"):
         raise ValueError(f"dataset {ds.root} has task {task!r}: no labels to evaluate against")
@@ -199,7 +202,10 @@ def evaluate(model_or_run: nn.Module | str | os.PathLike, dataset: Any, res: int
             ts = [ts[i] for i in pick]
         if not ts:
             continue
-        pred = predict_cache(model, arr["frames"], device=dev, batch_size=batch_size, output=output, indices=ts)
+        if maps is None:
+            pred = predict_cache(model, arr["frames"], device=dev, batch_size=batch_size, output=output, indices=ts)
+        else:
+            pred = [_as_unit(maps[v][t]) for t in ts]
         if label == "mask":
             ev = SODEvaluator()
             for p, t in zip(pred, ts):
@@ -230,6 +236,12 @@ def evaluate(model_or_run: nn.Module | str | os.PathLike, dataset: Any, res: int
     df.attrs.update({"task": task, "res": list(size), "labels": labels, "dataset": str(ds.root),
                      "conventions": "salkd.metrics (PySODMetrics / MIT benchmark conventions)"})
     return df
+
+
+def _as_unit(m: np.ndarray) -> np.ndarray:
+    """A map as float32 in [0, 1] (uint8 maps are divided by 255)."""
+    m = np.asarray(m)
+    return m.astype(np.float32) / 255.0 if m.dtype == np.uint8 else m.astype(np.float32)
 
 
 def _resize(pred: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:

@@ -24,14 +24,18 @@ import pandas as pd
 
 from salkd import results
 from salkd.claims import write_claims
-from salkd.papers import PAPERS
+from salkd.papers import PAPERS, teachers
+
+#: the report's sections: the teachers and baselines, then each paper (same interface: TABLES, figures,
+#: prediction_figures, claims)
+SECTIONS = [teachers, *PAPERS.values()]
 from salkd.tables import write_table
 
 __all__ = ["make_all", "claims", "TABLES", "FIGURES", "predictions", "ReportError"]
 
 #: stem -> (paper reference, builder ``ctx -> DataFrame | None``, caption), every paper's tables in order
 TABLES: dict[str, tuple[str, Callable[[Any], pd.DataFrame | None], str]] = {
-    stem: spec for paper in PAPERS.values() for stem, spec in paper.TABLES.items()}
+    stem: spec for section in SECTIONS for stem, spec in section.TABLES.items()}
 
 FIGURES = ["skd_fig6_roc", "skd_fig7_qualitative", "skd_fig8_mu", "skd_fig9_qualitative_res", "skd_table3_plot",
            "skd_table4_bars", "uva_fig5_qualitative", "uva_fig6", "uva_fig7_memory", "uva_table3_plot",
@@ -44,7 +48,7 @@ class ReportError(RuntimeError):
 
 def claims(ctx: Any) -> pd.DataFrame:
     """Every quantitative claim of the three papers, checked on our results (one row per claim)."""
-    return pd.DataFrame([row for paper in PAPERS.values() for row in paper.claims(ctx)])
+    return pd.DataFrame([row for section in SECTIONS for row in section.claims(ctx)])
 
 
 def predictions(ctx: Any, runs: Mapping[str, Path], task: str, *, n_videos: int = 3, frames_per_video: int = 4,
@@ -94,6 +98,13 @@ def _predict_run(ctx: Any, run: Path, task: str, picks: Sequence[tuple[str, int]
     from salkd.evaluate import predict_cache
     from salkd.models import load_for_inference
 
+    from salkd.map_sources import run_maps
+    from salkd.runs import read_json
+
+    fixed = run_maps(ctx, run, read_json(run / "config.json"), "test")  # a published teacher or a baseline
+    if fixed is not None:
+        return [cv2.resize(fixed[v][t].astype(np.float32) / 255.0, (w, h), interpolation=cv2.INTER_LINEAR)
+                for (v, t), (h, w) in zip(picks, shapes)]
     model, cfg, _ = load_for_inference(run)
     names_out = tuple(getattr(model, "output_names", ()))
     out_name = "spatiotemporal" if "spatiotemporal" in names_out else (names_out[0] if len(names_out) > 1 else None)
@@ -112,8 +123,8 @@ def _prediction_figures(ctx: Any, out_dir: Path, attempt: Callable[[str, Callabl
     from salkd import plots
 
     written: list[Path] = []
-    for paper in PAPERS.values():
-        for stem, task, runs, title in paper.prediction_figures(ctx):
+    for section in SECTIONS:
+        for stem, task, runs, title in section.prediction_figures(ctx):
             if not runs:
                 print(f"[salkd.report] skipped {stem}: no run folders in the results")
                 continue
@@ -171,14 +182,15 @@ def make_all(ctx: Any, out_dir: str | Path | None = None, *, predictions_figures
         t = tables[stem] = attempt(stem, lambda: build(ctx))
         if t is not None:
             written += write_table(t, out, stem, caption, t.attrs.get("note", ""))
-    for paper in PAPERS.values():
-        for stem, make in paper.figures(ctx, tables).items():
+    for section in SECTIONS:
+        for stem, make in section.figures(ctx, tables).items():
             fig = attempt(stem, make)
             if fig is not None:
                 written += plots.save(fig, out, stem)
     if predictions_figures:
         written += _prediction_figures(ctx, out, attempt)
-    rows = [r for paper in PAPERS.values() for r in (attempt(f"claims of {paper.__name__}", lambda: paper.claims(ctx)) or [])]
+    rows = [r for section in SECTIONS
+            for r in (attempt(f"claims of {section.__name__}", lambda: section.claims(ctx)) or [])]
     written += write_claims(pd.DataFrame(rows), out, ctx, failures)
     if failures:
         print(f"[salkd.report] {len(failures)} item(s) not built: {', '.join(failures)}")

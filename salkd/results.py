@@ -82,12 +82,13 @@ def row(ctx: Any, experiment: str, variant: str, paper: str, run: Path, *, teach
     from salkd.runs import read_json
 
     df = evaluate_run(ctx, run, "test", output=output, task=task)
-    res = read_json(run / "config.json").get("res")
+    cfg = read_json(run / "config.json")
+    res = cfg.get("res")
     res = res[0] if isinstance(res, list) else res
     out = {"experiment": experiment, "variant": variant, "paper": paper, "teacher": teacher, "res": res,
            "run": str(run), "split": "test", "eval_file": eval_file("test", output).name, **extra}
     out.update(df.loc["overall"].to_dict())
-    out["params"] = count_params(load_for_inference(run)[0])
+    out["params"] = 0 if cfg.get("baseline") else count_params(load_for_inference(run)[0])
     return out
 
 

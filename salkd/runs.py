@@ -75,9 +75,17 @@ def read_json(path: str | os.PathLike) -> Any:
 
 
 def is_complete(run: str | os.PathLike) -> bool:
-    """A run is complete when its ``metrics.json`` and weights exist."""
+    """A run is complete when its ``metrics.json`` and weights exist. The run of a published teacher or
+    of a fixed baseline (nothing trained here: ``"trained_here": false`` in its metrics) has no weights."""
     r = Path(run)
-    return (r / "metrics.json").is_file() and (r / "checkpoint.pt").is_file()
+    if not (r / "metrics.json").is_file():
+        return False
+    if (r / "checkpoint.pt").is_file():
+        return True
+    try:
+        return read_json(r / "metrics.json").get("trained_here") is False
+    except (OSError, RunError):
+        return False
 
 
 def _canon(obj: Any) -> str:

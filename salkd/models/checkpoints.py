@@ -104,13 +104,19 @@ def load_for_inference(run: str | os.PathLike, which: str = "best",
     """The one loading path for inference: ``(model, config, (h, w))`` of a run folder.
 
     The model is rebuilt from ``config.json``, loaded with its best weights (:func:`from_run`), put in
-    its test-time form (``deploy()``) and in eval mode; ``(h, w)`` is the run's input resolution.
+    its test-time form (``deploy()``) and in eval mode; ``(h, w)`` is the run's input resolution. The
+    run of a published teacher (``config["pretrained"]``) loads its released weights instead.
     """
     from salkd.sizes import as_size
 
     run = Path(run)
-    model = from_run(run, which=which, map_location=map_location).deploy().eval()
     cfg = json.loads((run / "config.json").read_text())
+    if cfg.get("pretrained"):  # a published teacher's run: its released weights (salkd.models.pretrained)
+        import salkd.models.pretrained as pretrained
+
+        return pretrained.load(str(cfg["pretrained"]), cfg.get("weights"), map_location=str(map_location)), cfg, \
+            as_size(cfg["res"])
+    model = from_run(run, which=which, map_location=map_location).deploy().eval()
     return model, cfg, as_size(cfg["res"])
 
 

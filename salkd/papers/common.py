@@ -9,7 +9,7 @@ import pandas as pd
 from salkd import results
 from salkd.papers.numbers import PAPER
 
-__all__ = ["FIX_METRICS", "FIX_LABELS", "SOD_METRICS", "SOD_LABELS", "fix_cols", "table_teacher_res",
+__all__ = ["FIX_METRICS", "FIX_LABELS", "main_teacher", "SOD_METRICS", "SOD_LABELS", "fix_cols", "table_teacher_res",
            "table_ablation", "table_sweep", "comparison", "comparison_table", "our_comparison_rows", "speed_table", "fig_bars",
            "res_plot", "resolution_claims", "deployment_claims"]
 
@@ -19,6 +19,11 @@ FIX_LABELS = {"auc_judd": "AUC", "sauc": "sAUC", "nss": "NSS", "sim": "SIM", "cc
 SOD_METRICS = ["max_f", "mae", "s_measure", "mean_e"]
 SOD_LABELS = {"max_f": "maxF", "mae": "MAE", "s_measure": "S", "mean_e": "meanE", "adp_f": "adpF",
               "mean_f": "meanF", "max_e": "maxE", "w_f": "wF"}
+
+
+def main_teacher(ctx: Any) -> str:
+    """The profile's main spatial teacher of skd / uvanet (the papers' DVA; its first listed teacher)."""
+    return str(((getattr(ctx, "cfg", None) or {}).get("skd") or {}).get("teachers", ["dva"])[0]).lower()
 
 
 def fix_cols(ctx: Any, df: pd.DataFrame | None, where: Mapping[str, Any], paper: Mapping[str, float] | None,
@@ -138,16 +143,18 @@ def our_comparison_rows(ctx: Any, paper_key: str, exp: str, variant: str, prefix
                       "GPU FPS": "n/a (no GPU)", "CPU FPS": None})
             rows.append(r)
     df = results.load_or_none(ctx, exp, quiet=True)
+    main = main_teacher(ctx)
     if df is not None:
         for res in resolutions:
-            if results.summarize(ctx, df, "nss", variant=variant, teacher="dva", res=res) is None:
+            if results.summarize(ctx, df, "nss", variant=variant, teacher=main, res=res) is None:
                 continue
-            r = {"model": f"{prefix}-DVA-{res} (ours)", "source": "ours", "data": results.data_desc(ctx, "fixation")}
+            r = {"model": f"{prefix}-{main.upper()}-{res} (ours)", "source": "ours",
+                 "data": results.data_desc(ctx, "fixation")}
             for m in FIX_METRICS:
-                s = results.summarize(ctx, df, m, variant=variant, teacher="dva", res=res)
+                s = results.summarize(ctx, df, m, variant=variant, teacher=main, res=res)
                 r[FIX_LABELS[m]] = s.value if s else None
             sp = results.speed_at(speed, bench_model, res) or {}
-            pr = results.summarize(ctx, df, "params", variant=variant, teacher="dva", res=res)
+            pr = results.summarize(ctx, df, "params", variant=variant, teacher=main, res=res)
             params = sp.get("params") or (pr.value if pr else None)
             r.update({"params (M)": params / 1e6 if params else None, "memory (MB)": sp.get("mem_mb"),
                       "GPU FPS": "n/a (no GPU)",

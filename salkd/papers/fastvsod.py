@@ -16,6 +16,7 @@ from salkd import results
 from salkd.context import Context, val_fn
 import salkd.papers.common as common
 from salkd.papers.numbers import FASTVSOD_DATASETS, PAPER
+from salkd.papers.teachers import run_references
 from salkd.runs import read_json
 from salkd.train import fit
 
@@ -122,6 +123,7 @@ def run(ctx: Context) -> pd.DataFrame:
     """fastvsod: stage 1 (the baseline BS) and the full model (SD + TD + FE_o, mutual attention)."""
     s1 = fastvsod_stage1(ctx)
     full = fastvsod_stage2(ctx, s1)
+    run_references(ctx, "vsod")
     rows = [results.row(ctx, "fastvsod_main", "BS (stage 1)", "fastvsod", s1, task="vsod"),
             results.row(ctx, "fastvsod_main", "full", "fastvsod", full, task="vsod")]
     return results.save(ctx, "fastvsod_main", pd.DataFrame(rows))

@@ -214,14 +214,15 @@ def _paper_mu() -> float:
 def prediction_figures(ctx: Context) -> list[tuple[str, str, dict[str, Path], str]]:
     """(stem, task, {label: run}, title) of the figures made from predictions (ROC, qualitative maps)."""
     res_list = [int(r) for r in ctx.cfg.get("skd", {}).get("resolutions", [32, 64])]
-    st = [{"label": f"SKD-DVA-{r}", "variant": "S_st", "teacher": "dva", "res": r}
-          for r in (32, 64)]
+    t = common.main_teacher(ctx)
+    st = [{"label": f"SKD-{t.upper()}-{r}", "variant": "S_st", "teacher": t, "res": r} for r in (32, 64)]
+    spatial = list(dict.fromkeys([t, *("dva", "salnet", "ssnet", "tsnet")]))
     return [
         ("skd_fig6_roc_fig7_qualitative", "fixation",
-         {**results.runs_of(ctx, "teachers", [{"label": f"{t} teacher", "variant": t} for t in ("dva", "salnet", "ssnet", "tsnet")]),
+         {**results.runs_of(ctx, "teachers", [{"label": f"{a} teacher", "variant": a} for a in spatial]),
           **results.runs_of(ctx, "skd_table3", st)}, "skd Fig. 7: representative maps"),
         ("skd_fig9_qualitative_res", "fixation",
-         results.runs_of(ctx, "skd_table3", [{"label": f"SKD-DVA-{r}", "variant": "S_st", "teacher": "dva", "res": r}
+         results.runs_of(ctx, "skd_table3", [{"label": f"SKD-{t.upper()}-{r}", "variant": "S_st", "teacher": t, "res": r}
                                      for r in sorted(res_list, reverse=True)]), "skd Fig. 9: maps per input resolution"),
     ]
 

@@ -100,7 +100,10 @@ def train_teacher(ctx: Context, arch: str, task: str = "fixation", name: str | N
     (crop, rotation <= 10 degrees, flip). Validation metric: NSS (fixation) or max-F (VSOD).
     """
     from salkd.data import FrameDataset
+    from salkd.map_sources import is_pretrained, pretrained_run
 
+    if is_pretrained(arch):  # a published teacher (CSNet, TinyHD): its released weights, nothing to train
+        return pretrained_run(ctx, arch, task)
     tc = ctx.cfg["teacher"]
     res = as_size(tc["res"])
     run = ctx.run_dir("teachers", name or f"{arch}-{task}")
@@ -146,9 +149,10 @@ def teacher_knowledge(ctx: Context, teacher_run: str | os.PathLike, res: int | S
     if not is_complete(teacher_run):
         raise FileNotFoundError(f"teacher run {teacher_run} is not complete; train it first (stage 'teachers')")
     cfg = read_json(teacher_run / "config.json")
-    tres = as_size(cfg["res"])
     size = as_size(res)
-    src = ctx.cache(task, split, tres)
+    if cfg.get("pretrained"):
+        return _published_knowledge(ctx, teacher_run, cfg, size, split)
+    src = ctx.cache(task, split, as_size(cfg["res"]))
     key = hashlib.sha256(f"{src.path}|{(teacher_run / 'checkpoint.pt').stat().st_mtime_ns}".encode()).hexdigest()[:12]
     base = teacher_run / "knowledge" / f"{split}-{key}" / f"{size[0]}x{size[1]}"
     out: dict[str, np.ndarray] = {}
@@ -171,6 +175,23 @@ def teacher_knowledge(ctx: Context, teacher_run: str | os.PathLike, res: int | S
     return out
 
 
+def _published_knowledge(ctx: Context, run: Path, cfg: dict[str, Any], size: tuple[int, int],
+                         split: str) -> dict[str, np.ndarray]:
+    """:func:`teacher_knowledge` of a published teacher: its maps over each whole source video
+    (:func:`salkd.map_sources.source_maps`), reduced with R to ``size``, cached by weights SHA256."""
+    from salkd.data.lowres import reduce
+    from salkd.map_sources import run_maps
+
+    ds = ctx.dataset(str(cfg["task"]), split)
+    key = hashlib.sha256(f"{ds.root}|{split}|{cfg['sha256']}".encode()).hexdigest()[:12]
+    base = run / "knowledge" / f"{split}-{key}" / f"{size[0]}x{size[1]}"
+    if any(not (base / f"{_safe(v.name)}.npy").is_file() for v in ds.videos):
+        for v, maps in run_maps(ctx, run, cfg, split).items():
+            small = np.stack([reduce(m.astype(np.float32) / 255.0, size) for m in maps])
+            save_npy(base / f"{_safe(v)}.npy", np.clip(small * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    return {v.name: np.load(base / f"{_safe(v.name)}.npy") for v in ds.videos}
+
+
 @torch.no_grad()
 def _predict_flow(model: torch.nn.Module, frames: np.ndarray, flows: np.ndarray, dev: torch.device,
                   batch: int = 32) -> np.ndarray:
@@ -183,7 +204,66 @@ def _predict_flow(model: torch.nn.Module, frames: np.ndarray, flows: np.ndarray,
 
 
 def run(ctx: Context) -> pd.DataFrame:
-    """Train the spatial and temporal teachers (fixation task) and score them on the test split."""
+    """Train the spatial and temporal teachers (fixation task) and score them on the test split; also
+    the profile's reference rows for fixation (:func:`run_references`)."""
     rows = [results.row(ctx, "teachers", arch, "skd/uvanet", r, teacher=arch, task="fixation")
             for arch, r in train_teachers(ctx).items()]
+    run_references(ctx, "fixation")
     return results.save(ctx, "teachers", pd.DataFrame(rows))
+
+
+def run_references(ctx: Context, task: str) -> pd.DataFrame | None:
+    """Score the profile's reference models of ``task`` on its test split (``references.<task>``: published
+    teachers such as ``csnet_x2`` / ``tinyhd_m`` and fixed baselines such as ``center_prior``): the rows
+    every student is read against. Writes ``references_<task>``; None when the profile lists none."""
+    from salkd.map_sources import baseline_run, is_pretrained, pretrained_run
+
+    names = list((ctx.cfg.get("references") or {}).get(task) or [])
+    if not names:
+        return None
+    rows = []
+    for name in names:
+        r = pretrained_run(ctx, name, task) if is_pretrained(name) else baseline_run(ctx, name, task)
+        kind = "published teacher" if is_pretrained(name) else "fixed baseline"
+        rows.append(results.row(ctx, f"references_{task}", name, kind, r, teacher=name, task=task))
+    return results.save(ctx, f"references_{task}", pd.DataFrame(rows))
+
+
+def _references_table(ctx: Context) -> pd.DataFrame | None:
+    """Teachers and fixed baselines: what each student is read against (trained here, published, fixed)."""
+    import salkd.papers.common as common
+
+    parts = []
+    for exp, task in (("teachers", "fixation"), ("references_fixation", "fixation"), ("references_vsod", "vsod")):
+        df = results.load_or_none(ctx, exp, quiet=True)
+        if df is None:
+            continue
+        metrics, labels = ((common.FIX_METRICS + ["kld"], common.FIX_LABELS) if task == "fixation"
+                           else (common.SOD_METRICS, common.SOD_LABELS))
+        for _, r in results.overall(df).iterrows():
+            kind = r.get("paper") if exp != "teachers" else "trained here (skd/uvanet teacher)"
+            row = {"task": task, "model": r["variant"], "kind": kind, "data": results.data_desc(ctx, task),
+                   "params": r.get("params")}
+            row.update({labels.get(m, m): r.get(m) for m in metrics})
+            parts.append(row)
+    return pd.DataFrame(parts) if parts else None
+
+
+#: stem -> (reference, builder, caption): the teachers and baselines every student is read against
+TABLES = {"teachers": ("teachers and baselines", _references_table,
+                       "Teachers and fixed baselines on the test split (the rows every student is read against)")}
+
+
+def figures(ctx: Context, tables: dict[str, pd.DataFrame | None]) -> dict[str, Any]:
+    """No figure of its own."""
+    return {}
+
+
+def prediction_figures(ctx: Context) -> list[tuple[str, str, dict[str, Path], str]]:
+    """No prediction figure of its own."""
+    return []
+
+
+def claims(ctx: Context) -> list[dict[str, Any]]:
+    """No claim of its own (the papers' claims are in their modules)."""
+    return []

@@ -167,9 +167,9 @@ def _table2(ctx: Context) -> pd.DataFrame:
         rows.append(r)
     df = results.load_or_none(ctx, "uva_table3", quiet=True)
     real = results.is_real(ctx, "fixation", "dhf1k")
-    s = {m: results.summarize(ctx, df, m, variant="S_sp", teacher="dva", res=64)
+    s = {m: results.summarize(ctx, df, m, variant="S_sp", teacher=common.main_teacher(ctx), res=64)
          for m in common.FIX_METRICS} if df is not None else {}
-    r = {"model": "UVA-DVA-64 (ours)", "source": "ours", "data": results.data_desc(ctx, "fixation") if real else
+    r = {"model": f"UVA-{common.main_teacher(ctx).upper()}-64 (ours)", "source": "ours", "data": results.data_desc(ctx, "fixation") if real else
          "n/a (DHF1K not available)"}
     for m in common.FIX_METRICS:
         r[common.FIX_LABELS[m]] = (s[m].value if s.get(m) else None) if real else "n/a"
@@ -225,9 +225,10 @@ def figures(ctx: Context, tables: dict[str, pd.DataFrame | None]) -> dict[str, A
 
 def prediction_figures(ctx: Context) -> list[tuple[str, str, dict[str, Path], str]]:
     """(stem, task, {label: run}, title) of the figures made from predictions."""
+    t = common.main_teacher(ctx)
     return [("uva_fig5_qualitative", "fixation",
-             {**results.runs_of(ctx, "teachers", [{"label": "dva teacher", "variant": "dva"}]),
-              **results.runs_of(ctx, "uva_table3", [{"label": f"UVA-DVA-{r}", "variant": "S_sp", "teacher": "dva", "res": r}
+             {**results.runs_of(ctx, "teachers", [{"label": f"{t} teacher", "variant": t}]),
+              **results.runs_of(ctx, "uva_table3", [{"label": f"UVA-{t.upper()}-{r}", "variant": "S_sp", "teacher": t, "res": r}
                                             for r in (32, 64)])}, "uvanet Fig. 5: representative maps")]
 
 

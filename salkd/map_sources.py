@@ -1,0 +1,155 @@
+"""Published teachers (CSNet, TinyHD) and fixed baselines as map sources for distillation and evaluation.
+
+A published teacher is not trained here: :func:`pretrained_run` writes a run folder that names its
+weights (path and SHA256) so that students, tables and claims treat it like any teacher run.
+:func:`source_maps` runs it once over every *whole* source video of a split (a segment of a video split
+in time still sees its own past frames, as TinyHD's clip schedule needs) and caches the maps as uint8 at
+the model's output size. :func:`center_prior_maps` is the fixed centred Gaussian every learned model
+must beat.
+
+* CSNet: S.-H. Gao et al., *Highly Efficient Salient Object Detection with 100K Parameters*, ECCV 2020;
+  one map per frame, ``sigmoid(logits)`` at 224x224.
+* TinyHD: F. Hu et al., *TinyHD: Efficient Video Saliency Prediction with Heterogeneous Decoders using
+  Hierarchical Maps Distillation*, WACV 2023; one map per frame from the authors' clip schedule (16
+  frames; the M variant gives 16 maps per clip) at 192x256.
+"""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from salkd import paths
+from salkd.atomic import save_npy, write_json
+from salkd.runs import config_matches, environment, is_complete
+
+__all__ = ["is_pretrained", "pretrained_run", "baseline_run", "run_maps", "source_maps", "center_prior_maps",
+           "weights_sha256"]
+
+
+def is_pretrained(arch: str) -> bool:
+    """True when ``arch`` names a published teacher of :mod:`salkd.models.pretrained`."""
+    from salkd.models import pretrained
+
+    return arch in pretrained.names()
+
+
+def weights_sha256(name: str) -> tuple[Path, str]:
+    """The weights file salkd loads for ``name`` and its SHA256 (the run's identity)."""
+    from salkd.models.pretrained import _resolve
+
+    path = _resolve(name, None)
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return path, h.hexdigest()
+
+
+def pretrained_run(ctx: Any, arch: str, task: str) -> Path:
+    """The run folder of a published teacher: ``config.json`` (weights path and SHA256, the model as
+    ``pretrained:<arch>``), ``env.json`` and ``metrics.json``; nothing is trained."""
+    from salkd.models import pretrained
+
+    path, sha = weights_sha256(arch)
+    model = pretrained.load(arch, path)
+    run = ctx.run_dir("teachers", f"{arch}-{task}")
+    config = {"stage": "teachers", "arch": arch, "task": task, "pretrained": arch, "weights": str(path),
+              "sha256": sha, "res": list(model.input_size), "profile": ctx.profile,
+              "model": {"name": f"pretrained:{arch}", "kwargs": {}}}
+    if is_complete(run) and config_matches(run, config) and not ctx.force:
+        return run
+    run.mkdir(parents=True, exist_ok=True)
+    write_json(run / "config.json", config)
+    write_json(run / "env.json", environment("cpu"))
+    write_json(run / "metrics.json", {"pretrained": arch, "trained_here": False})
+    return run
+
+
+def baseline_run(ctx: Any, name: str, task: str) -> Path:
+    """The run folder of a fixed baseline (``center_prior``): nothing learned, no weights."""
+    if name != "center_prior":
+        raise ValueError(f"unknown baseline {name!r}; known: center_prior")
+    run = ctx.run_dir("baselines", f"{name}-{task}")
+    config = {"stage": "baselines", "arch": name, "task": task, "baseline": name, "profile": ctx.profile,
+              "res": [64, 64], "model": {"name": f"baseline:{name}", "kwargs": {}}}
+    if not (is_complete(run) and config_matches(run, config)):
+        run.mkdir(parents=True, exist_ok=True)
+        write_json(run / "config.json", config)
+        write_json(run / "metrics.json", {"baseline": name, "trained_here": False})
+    return run
+
+
+def run_maps(ctx: Any, run: Path, cfg: dict[str, Any], split: str) -> dict[str, np.ndarray] | None:
+    """The maps of a published teacher's or a baseline's run over ``split`` (None for a trained run)."""
+    if cfg.get("pretrained"):
+        return source_maps(ctx, str(cfg["pretrained"]), str(cfg["task"]), split)
+    if cfg.get("baseline") == "center_prior":
+        return center_prior_maps(ctx, str(cfg["task"]), split)
+    return None
+
+
+def _predict_frames(model: torch.nn.Module, frames: list[np.ndarray], batch: int = 8) -> list[np.ndarray]:
+    """CSNet: ``sigmoid(logits)`` of every frame, float32 at the model's input size."""
+    out = []
+    with torch.no_grad():
+        for s in range(0, len(frames), batch):
+            x = model.preprocess(frames[s:s + batch])
+            out += list(torch.sigmoid(model(x))[:, 0].numpy())
+    return out
+
+
+def _video_maps(model: torch.nn.Module, frames: list[np.ndarray]) -> np.ndarray:
+    """uint8 (T, h, w) maps of one whole video."""
+    if hasattr(model, "predict_video"):
+        maps = model.predict_video(frames)
+    else:
+        maps = _predict_frames(model, frames)
+    return np.stack([np.clip(np.asarray(m, np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8) for m in maps])
+
+
+def source_maps(ctx: Any, arch: str, task: str, split: str) -> dict[str, np.ndarray]:
+    """``{video: (T, h, w) uint8}`` maps of the published teacher ``arch`` over the ``split``.
+
+    Each source video is run whole, once, and cached under ``<cache>/pretrained/<arch>/<key>/``
+    (key: the dataset root and the weights' SHA256); a segment (``<video>@<a>-<b>``) takes its frames'
+    maps from its source video.
+    """
+    from tqdm.auto import tqdm
+
+    from salkd.data import open_dataset
+    from salkd.data.layouts import source_video
+    from salkd.models import pretrained
+
+    ds = ctx.dataset(task, split)
+    full = open_dataset(ds.root)
+    _, sha = weights_sha256(arch)
+    key = hashlib.sha256(f"{Path(ds.root).resolve()}|{sha}".encode()).hexdigest()[:12]
+    base = paths.cache_dir() / "pretrained" / arch / key
+    sources = sorted({source_video(v.name) for v in ds.videos})
+    todo = [s for s in sources if not (base / f"{s.replace('/', '__')}.npy").is_file()]
+    model = pretrained.load(arch) if todo else None
+    for s in tqdm(todo, desc=f"{arch} maps", disable=not ctx.progress or not todo, unit="video"):
+        vid = full[s]
+        save_npy(base / f"{s.replace('/', '__')}.npy", _video_maps(model, [vid.read_frame(t) for t in range(len(vid))]))
+    out: dict[str, np.ndarray] = {}
+    for v in ds.videos:
+        src = full[source_video(v.name)]
+        arr = np.load(base / f"{src.name.replace('/', '__')}.npy")
+        index = {str(p): i for i, p in enumerate(src.frames)}
+        out[v.name] = arr[[index[str(p)] for p in v.frames]]
+    return out
+
+
+def center_prior_maps(ctx: Any, task: str, split: str, size: tuple[int, int] = (90, 160),
+                      sigma: float = 0.25) -> dict[str, np.ndarray]:
+    """A fixed centred Gaussian (standard deviation ``sigma`` x height and width) for every frame: the
+    baseline a saliency model must clear. ``{video: (T, h, w) uint8}``."""
+    h, w = size
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    g = np.exp(-0.5 * (((yy - (h - 1) / 2) / (sigma * h)) ** 2 + ((xx - (w - 1) / 2) / (sigma * w)) ** 2))
+    g = (g / g.max() * 255.0 + 0.5).astype(np.uint8)
+    return {v.name: np.broadcast_to(g, (len(v), h, w)) for v in ctx.dataset(task, split).videos}
