@@ -26,7 +26,7 @@ from salkd import paths
 from salkd.atomic import save_npy, write_json
 from salkd.runs import config_matches, environment, is_complete
 
-__all__ = ["is_pretrained", "pretrained_run", "baseline_run", "run_maps", "source_maps", "center_prior_maps",
+__all__ = ["is_pretrained", "pretrained_run", "baseline_run", "run_maps", "source_maps", "center_prior_maps", "published_cost",
            "weights_sha256"]
 
 
@@ -153,3 +153,18 @@ def center_prior_maps(ctx: Any, task: str, split: str, size: tuple[int, int] = (
     g = np.exp(-0.5 * (((yy - (h - 1) / 2) / (sigma * h)) ** 2 + ((xx - (w - 1) / 2) / (sigma * w)) ** 2))
     g = (g / g.max() * 255.0 + 0.5).astype(np.uint8)
     return {v.name: np.broadcast_to(g, (len(v), h, w)) for v in ctx.dataset(task, split).videos}
+
+
+def published_cost(name: str, *, repeats: int = 3) -> dict[str, float]:
+    """Cost of a published teacher on this CPU, one thread (the papers' "one CPU core"): MACs per output
+    frame and output frames/s of the forward pass alone, at its own input size on random input
+    (:func:`salkd.bench.cost.one_core_cost`). TinyHD-M gives 16 maps per 16-frame clip, TinyHD-S one,
+    CSNet one map per frame."""
+    from salkd.bench.cost import one_core_cost
+    from salkd.models import pretrained
+
+    model = pretrained.load(name)
+    h, w = model.input_size
+    clip = int(model.clip_len) if hasattr(model, "predict_video") else None  # TinyHD: clips of frames
+    x = torch.rand(1, 3, clip, h, w) if clip else torch.rand(1, 3, h, w)
+    return one_core_cost(model, (x,), frames_per_pass=clip if clip and model.multi_output else 1, repeats=repeats)

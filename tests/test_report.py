@@ -227,3 +227,17 @@ def test_rows_name_their_evaluation_file(tmp_path):
                         "nss": 19 / 3, "video": "overall"}])
     s = summarize(ctx, df.drop(columns="video"), "nss", variant="spa")
     assert list(s.videos) == [5.0, 5.0, 9.0]
+
+
+def test_student_keeps_its_teachers_accuracy_is_a_paired_claim(tmp_path):
+    ctx = _ctx(tmp_path)
+    _write(ctx, "teachers", [_fix_row(ctx, "dva", BASE, res=96)])
+    _write(ctx, "skd_table3", [_fix_row(ctx, "S_st", [b - 0.5 for b in BASE], res=64)])
+    row = _claim(report.claims(ctx), "keeps its teacher's accuracy")
+    assert row["paper"] == "skd" and row["verdict"] == verdicts.NOT_REPRODUCED   # 0.5 NSS below on every video
+    assert "+2.7% NSS vs the teacher" == row["paper_value"]
+    _write(ctx, "skd_table3", [_fix_row(ctx, "S_st", [b + 0.001 for b in BASE], res=64)])
+    row = _claim(report.claims(ctx), "keeps its teacher's accuracy")
+    assert row["verdict"] == verdicts.REPRODUCED   # "as good as": not worse by more than the noise
+    speed = _claim(report.claims(ctx), "much faster than its teacher")
+    assert speed["verdict"] == verdicts.NOT_MEASURED   # a teacher trained here has no measured speed

@@ -263,3 +263,26 @@ def model_cost(model: nn.Module, inputs: torch.Tensor | Sequence[torch.Tensor]) 
         act_sum_mb=act_sum / MB,
         mem_mb=(pbytes + peak) / MB,
     )
+
+
+def one_core_cost(model: nn.Module, inputs: Sequence[torch.Tensor], *, frames_per_pass: int = 1,
+                  repeats: int = 3) -> dict[str, float]:
+    """MACs per output frame and output frames/s of ``model(*inputs)`` on one thread (eager fp32, the
+    best of ``repeats`` timed passes after a warm-up; the papers' "one CPU core" protocol, batch as given).
+    Returns ``{"macs_per_frame", "fps_1thread", "threads"}``."""
+    import time
+
+    prev = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        macs = macs_flop_counter(model, tuple(inputs))
+        with torch.inference_mode():
+            model(*inputs)
+            best = float("inf")
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                model(*inputs)
+                best = min(best, time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(prev)
+    return {"macs_per_frame": macs / frames_per_pass, "fps_1thread": frames_per_pass / best, "threads": 1}

@@ -252,4 +252,8 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
                           None if s64 is None else round(s64.value, 3), None, None,
                           results.data_desc(ctx, fx) if s64 else "—", NOT_MEASURED,
                           "AVS1K not available: our number is on other data and not comparable"))
+    p1 = PAPER["skd_table1"]
+    rows += common.student_vs_teacher_claims(ctx, "skd", "Table I", "skd_table3", "S_st",
+                                             p1["SKD-DVA-64"]["nss"] / p1["DVA*"]["nss"] - 1,
+                                             p1["SKD-DVA-64"]["cpu_fps"] / p1["DVA*"]["cpu_fps"])
     return rows + common.deployment_claims(ctx, "skd", "skd_st", "Table I/V", "skd_table5")

@@ -206,7 +206,10 @@ def _predict_flow(model: torch.nn.Module, frames: np.ndarray, flows: np.ndarray,
 def run(ctx: Context) -> pd.DataFrame:
     """Train the spatial and temporal teachers (fixation task) and score them on the test split; also
     the profile's reference rows for fixation (:func:`run_references`)."""
-    rows = [results.row(ctx, "teachers", arch, "skd/uvanet", r, teacher=arch, task="fixation")
+    from salkd.map_sources import is_pretrained, published_cost
+
+    rows = [results.row(ctx, "teachers", arch, "skd/uvanet", r, teacher=arch, task="fixation",
+                        **(published_cost(arch) if is_pretrained(arch) else {}))
             for arch, r in train_teachers(ctx).items()]
     run_references(ctx, "fixation")
     return results.save(ctx, "teachers", pd.DataFrame(rows))
@@ -216,7 +219,7 @@ def run_references(ctx: Context, task: str) -> pd.DataFrame | None:
     """Score the profile's reference models of ``task`` on its test split (``references.<task>``: published
     teachers such as ``csnet_x2`` / ``tinyhd_m`` and fixed baselines such as ``center_prior``): the rows
     every student is read against. Writes ``references_<task>``; None when the profile lists none."""
-    from salkd.map_sources import baseline_run, is_pretrained, pretrained_run
+    from salkd.map_sources import baseline_run, is_pretrained, pretrained_run, published_cost
 
     names = list((ctx.cfg.get("references") or {}).get(task) or [])
     if not names:
@@ -225,7 +228,8 @@ def run_references(ctx: Context, task: str) -> pd.DataFrame | None:
     for name in names:
         r = pretrained_run(ctx, name, task) if is_pretrained(name) else baseline_run(ctx, name, task)
         kind = "published teacher" if is_pretrained(name) else "fixed baseline"
-        rows.append(results.row(ctx, f"references_{task}", name, kind, r, teacher=name, task=task))
+        cost = published_cost(name) if is_pretrained(name) else {}
+        rows.append(results.row(ctx, f"references_{task}", name, kind, r, teacher=name, task=task, **cost))
     return results.save(ctx, f"references_{task}", pd.DataFrame(rows))
 
 
@@ -243,7 +247,8 @@ def _references_table(ctx: Context) -> pd.DataFrame | None:
         for _, r in results.overall(df).iterrows():
             kind = r.get("paper") if exp != "teachers" else "trained here (skd/uvanet teacher)"
             row = {"task": task, "model": r["variant"], "kind": kind, "data": results.data_desc(ctx, task),
-                   "params": r.get("params")}
+                   "params": r.get("params"), "MMACs/frame": r.get("macs_per_frame", float("nan")) / 1e6,
+                   "frames/s (1 thread)": r.get("fps_1thread")}
             row.update({labels.get(m, m): r.get(m) for m in metrics})
             parts.append(row)
     return pd.DataFrame(parts) if parts else None

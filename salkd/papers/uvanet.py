@@ -258,4 +258,8 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
                           None if u64 is None else round(u64.value, 3), None, None,
                           results.data_desc(ctx, "fixation") if u64 else "—", NOT_MEASURED,
                           "AVS1K not available: our number is on other data and not comparable"))
+    p1 = PAPER["uva_table1"]
+    rows += common.student_vs_teacher_claims(ctx, "uvanet", "Table 1", "uva_table3", "S_sp",
+                                             p1["UVA-DVA-64"]["nss"] / p1["DVA*"]["nss"] - 1,
+                                             p1["UVA-DVA-64"]["cpu_fps"] / p1["DVA*"]["cpu_fps"])
     return rows + common.deployment_claims(ctx, "uvanet", "uva_st", "Table 1/4", "uva_table4")
