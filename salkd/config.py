@@ -43,7 +43,9 @@ _SMOKE: dict[str, Any] = {
                "mu": 0.5, "teachers": ["dva"], "blocks": ["cares", "mb"]},
     "fastvsod": {"res": 64, "backbone": "resnet18", "width": 0.25, "stage1_epochs": 2, "stage2_epochs": 1,
                  "batch": 4, "lr1": 1e-3, "lr2": 1e-4, "alpha": 0.7, "alpha_sweep": [0.7],
-                 "fusions": ["attention", "add"], "max_offset": 3},
+                 "fusions": ["attention", "add"], "max_offset": 3,
+                 # extra rows with a published backbone (["csnet"]: CSNet's weights, frozen) at its own size
+                 "pretrained_backbones": [], "pretrained_res": 64, "pretrained_stage1_epochs": 1},
     "eval": {"max_frames_per_video": 4},
     "bench": {"quick": True, "res": [32, 64], "batch": [1, 16], "models": ["skd_st", "uva_st"]},
     # reference rows scored beside the students: published teachers (salkd.models.pretrained) and fixed
@@ -81,7 +83,8 @@ _QUICK: dict[str, Any] = {
     # stage-2 epoch at the paper's 1e-4 left the model where stage 1 ended (max-F 0.452 vs 0.502 at 1e-3).
     "fastvsod": {"res": 64, "backbone": "resnet18", "width": 0.5, "stage1_epochs": 4, "stage2_epochs": 1,
                  "batch": 8, "lr1": 1e-3, "lr2": 1e-3, "alpha": 0.7, "alpha_sweep": [0.1, 0.5, 0.7, 0.9],
-                 "fusions": ["attention", "add", "concat", "multiply"], "max_offset": 3},
+                 "fusions": ["attention", "add", "concat", "multiply"], "max_offset": 3,
+                 "pretrained_backbones": [], "pretrained_res": 224, "pretrained_stage1_epochs": 2},
     "eval": {"max_frames_per_video": None},
     "bench": {"quick": True, "res": [32, 64, 128], "batch": [1, 64],
               "models": ["skd_st", "uva_st", "fastvsod[backbone=resnet18]"]},
@@ -111,6 +114,8 @@ _REAL_CPU["uvanet"] = {**_REAL_CPU["uvanet"], "teachers": ["tinyhd_m"]}
 # the rows every student is read against: a fixed centred Gaussian, and CSNet (Gao et al., ECCV 2020,
 # trained on DUTS-TR) as the published static SOD model every fastvsod variant must beat
 _REAL_CPU["references"] = {"fixation": ["center_prior"], "vsod": ["center_prior", "csnet_x2"]}
+# fastvsod also starts from CSNet's released weights (frozen; its own 224x224 input): rows "[csnet]"
+_REAL_CPU["fastvsod"] = {**_REAL_CPU["fastvsod"], "pretrained_backbones": ["csnet"]}
 
 _PAPER: dict[str, Any] = copy.deepcopy(_QUICK)
 _PAPER.update({"name": "paper", "precision": "auto"})

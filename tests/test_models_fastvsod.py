@@ -105,3 +105,26 @@ def test_bad_inputs_and_kwargs():
         build("fastvsod", fusion="sum", **TINY)
     with pytest.raises(ValueError, match="backbone"):
         build("fastvsod", backbone="resnet101")
+
+
+@pytest.mark.realdata
+def test_csnet_backbone_is_frozen_and_keeps_its_statistics() -> None:
+    from salkd import weights
+    from salkd.models import build
+
+    if weights.find("csnet_x2") is None:
+        pytest.skip("CSNet weights not found (salkd weights get csnet_x2)")
+    torch.manual_seed(0)
+    m = build("fastvsod", backbone="csnet", width=0.25, freeze_backbone=True)
+    before = {k: v.clone() for k, v in m.backbone.state_dict().items()}
+    m.train()
+    out = m.forward_train(torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64))
+    assert set(out) >= {"P0", "P1", "P2", "P0_next", "P2_next", "P3"} and out["P2"].shape == (2, 1, 64, 64)
+    sum(v.mean() for v in out.values()).backward()
+    assert all(p.grad is None for p in m.backbone.parameters())
+    assert any(p.grad is not None for p in m.aspp.parameters())
+    after = m.backbone.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)   # running means / vars untouched
+    m.eval()
+    x = torch.rand(1, 3, 64, 64)
+    assert torch.allclose(m(x), m.deploy()(x))

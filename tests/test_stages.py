@@ -18,7 +18,7 @@ from salkd.papers.fastvsod import fastvsod_stage1, fastvsod_stage2
 from salkd.papers.skd import skd_st, skd_students
 from salkd.papers.teachers import teacher_knowledge, train_teacher, train_teachers
 from salkd.papers.uvanet import uva_st, uva_student
-from salkd.runs import is_complete
+from salkd.runs import is_complete, read_json
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +147,19 @@ def test_shuffle_map_defines_sauc_on_a_one_video_split(tmp_path: Path, teachers:
     np.save(tmp_path / "bad.npy", np.zeros((2, 3, 4), np.float32))
     with pytest.raises(DatasetError, match="2-D"):
         load_shuffle_map(tmp_path / "bad.npy")
+
+
+@pytest.mark.realdata
+def test_fastvsod_from_csnets_released_weights(tmp_path: Path) -> None:
+    from salkd import weights
+
+    if weights.find("csnet_x2") is None:
+        pytest.skip("CSNet weights not found (salkd weights get csnet_x2)")
+    ctx = Context(profile="smoke", runs=tmp_path / "runs", progress=False,
+                  overrides={"fastvsod.pretrained_res": 32, "fastvsod.pretrained_backbones": ["csnet"]})
+    s1 = fastvsod_stage1(ctx, backbone="csnet")
+    cfg = read_json(s1 / "config.json")
+    assert s1.name == "csnet-32" and cfg["model"]["kwargs"]["freeze_backbone"] is True and cfg["res"] == 32
+    full = fastvsod_stage2(ctx, s1)
+    assert full.name.startswith("csnet-SD+TD+FE_o") and is_complete(full)
+    assert np.isfinite(evaluate_run(ctx, full, "test").loc["overall", "max_f"])

@@ -68,7 +68,9 @@ class InterFrameEncoder(nn.Module):
 class FastVSOD(SaliencyModel):
     """The fastvsod network (Sec. 3.2-3.4).
 
-    Args: ``backbone`` in {"resnet50", "resnet34", "resnet18"}; ``width`` channel multiplier;
+    Args: ``backbone`` in {"resnet50", "resnet34", "resnet18", "csnet"} (CSNet's released weights, H at
+    stride 8: :mod:`salkd.models.csnet_backbone`); ``freeze_backbone``: no training of the backbone;
+    ``width`` channel multiplier;
     ``fusion`` in {"attention", "add", "concat", "multiply"}; ``encoder`` builds the inter-frame
     encoder + third unit (False for the BS / +SD ablations, and in ``deploy()``'s output);
     ``keep_encoder_at_test`` (FE_t of Table 3): ``model(x_t, x_ref)`` runs the encoder at test time;
@@ -84,7 +86,7 @@ class FastVSOD(SaliencyModel):
 
     def __init__(self, backbone: str = "resnet50", width: float = 1.0, fusion: str = "attention",
                  encoder: bool = True, keep_encoder_at_test: bool = False,
-                 pretrained_path: str | os.PathLike | None = None) -> None:
+                 pretrained_path: str | os.PathLike | None = None, freeze_backbone: bool = False) -> None:
         super().__init__()
         if fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
@@ -94,7 +96,15 @@ class FastVSOD(SaliencyModel):
         self.keep_encoder_at_test = keep_encoder_at_test
         self.input_kind = "pair" if keep_encoder_at_test else "frame"
         self.norm = ImageNetNorm(1)
-        self.backbone = resnet(backbone, width, dilate_last=True)
+        if backbone == "csnet":  # CSNet's released weights (salkd.models.csnet_backbone)
+            from .csnet_backbone import CSNetBackbone
+
+            self.backbone = CSNetBackbone(freeze=freeze_backbone)
+        else:
+            self.backbone = resnet(backbone, width, dilate_last=True)
+            if freeze_backbone:
+                for p in self.backbone.parameters():
+                    p.requires_grad_(False)
         if pretrained_path is not None:
             load_torchvision_weights(self.backbone, pretrained_path, arch=f"fastvsod {backbone} (width={width})")
         c1, c2, c3, c4 = self.backbone.channels
