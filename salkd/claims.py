@@ -15,16 +15,18 @@ import pandas as pd
 
 from salkd import results, tables
 from salkd.atomic import write_text
-from salkd.verdicts import (LOWER_BETTER, NO_ERRORBAR_REL, NOT_MEASURED, diff_noise, verdict_best, verdict_better,
-                            verdict_not_worse)
+from salkd.verdicts import (LOWER_BETTER, NO_ERRORBAR_REL, NOT_MEASURED, VERDICTS, cap, diff_noise, verdict_best,
+                            verdict_better, verdict_not_worse)
 
 __all__ = ["claim_row", "better_claim", "best_claim", "variants", "write_claims"]
 
 
 def claim_row(paper: str, ref: str, claim: str, metric: str, paper_value: Any, ours: Any, margin: Any, noise: Any,
-           data: str, verdict: str, note: str = "") -> dict[str, Any]:
+              data: str, verdict: str, note: str = "", central: bool = False) -> dict[str, Any]:
+    """One claim. ``central``: one of the paper's central claims (listed in the CLAIMS.md header)."""
     return {"paper": paper, "source": ref, "claim": claim, "metric": metric, "paper_value": paper_value,
-            "ours": ours, "margin": margin, "noise": noise, "data": data, "verdict": verdict, "note": note}
+            "ours": ours, "margin": margin, "noise": noise, "data": data, "verdict": verdict, "note": note,
+            "central": central}
 
 
 def better_claim(ctx: Any, paper: str, ref: str, claim: str, df: pd.DataFrame | None, metric: str,
@@ -43,20 +45,29 @@ def better_claim(ctx: Any, paper: str, ref: str, claim: str, df: pd.DataFrame | 
     margin = (sa.value - sb.value) * (1 if higher else -1)
     noise = diff_noise(sa, sb, metric)
     v = verdict_not_worse(margin, noise) if not_worse else verdict_better(margin, noise)
-    n = min(len(sa.videos), len(sb.videos)) if sa.videos is not None and sb.videos is not None else 0
-    note = (f"noise = 2 SE over {n} test videos" if n > 1 else
-            f"no error bar ({n} video(s), one seed): noise = {NO_ERRORBAR_REL:.0%} of the score")
-    if n > 1:
-        from salkd.data.layouts import source_video
-
-        k = len({source_video(str(v)) for v in sa.videos.index})
-        if k < n:
-            note = (f"noise = 2 SE over {n} test clips of {k} video(s); clips of one video are correlated, "
-                    f"so this underestimates the noise")
-    if max(sa.n_runs, sb.n_runs) > 1:
-        note += f"; {max(sa.n_runs, sb.n_runs)} seeds"
+    v, note = _capped(v, sa, sb)
     return claim_row(paper, ref, claim, metric, pv, f"{sa.value:.3f} vs {sb.value:.3f}", margin, noise,
-                  results.data_desc(ctx, task), v, note)
+                     results.data_desc(ctx, task), v, note)
+
+
+def _capped(verdict: str, *sums: Any) -> tuple[str, str]:
+    """The verdict weakened to what the data can carry (:func:`salkd.verdicts.cap`) and a note saying
+    which noise it measured: test videos (or clips of how many source videos) and training seeds."""
+    from salkd.data.layouts import source_video
+
+    vids = [s.videos for s in sums if s.videos is not None]
+    n = min((len(v) for v in vids), default=0)
+    sources = len({source_video(str(v)) for v in vids[0].index}) if vids else 0
+    seeds = min(s.n_runs for s in sums)
+    if n > 1:
+        note = f"noise = 2 SE over {n} test videos"
+        if sources < n:
+            note = (f"noise = 2 SE over {n} test clips of {sources} video(s); clips of one video are correlated, "
+                    f"so this underestimates the noise")
+    else:
+        note = f"no error bar ({n} video(s)): noise = {NO_ERRORBAR_REL:.0%} of the score"
+    note += f"; {seeds} seed(s)" + ("" if seeds > 1 else " (training-seed noise not measured)")
+    return cap(verdict, seeds, sources), note
 
 
 def best_claim(ctx: Any, paper: str, ref: str, claim: str, df: pd.DataFrame | None, col: str, claimed: float,
@@ -80,11 +91,12 @@ def best_claim(ctx: Any, paper: str, ref: str, claim: str, df: pd.DataFrame | No
     rival = max(others, key=lambda k: others[k] if higher else -others[k])
     noise = diff_noise(sums[key], sums[rival], metric)
     v, margin = verdict_best(vals, key, noise, higher)
+    v, noise_note = _capped(v, sums[key], sums[rival])
     best = max(vals, key=lambda k: vals[k] if higher else -vals[k])
     ours = ", ".join(f"{k:g}: {vals[k]:.3f}" for k in vals)
     return claim_row(paper, ref, claim, metric, paper_value, ours, margin, noise, results.data_desc(ctx, task), v,
-                  f"best {col} here = {best:g}; margin of {col} = {claimed:g} over the best other setting "
-                  f"({col} {rival:g})")
+                     f"best {col} here = {best:g}; margin of {col} = {claimed:g} over the best other setting "
+                     f"({col} {rival:g}); {noise_note}")
 
 
 def variants(df: pd.DataFrame | None) -> list[str]:
@@ -96,21 +108,24 @@ def write_claims(df: pd.DataFrame, out_dir: str | Path, ctx: Any = None,
     """``CLAIMS.md`` (+ ``claims.csv``): the claims table grouped by paper, with the verdict rules."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    counts = df["verdict"].value_counts().to_dict() if len(df) else {}
     lines = ["# Claims of the papers, checked on our runs", "",
              f"Profile: `{getattr(ctx, 'profile', '?')}`. Generated by `salkd.report.claims` "
-             "(notebook 08_figures_tables); do not edit by hand.", "",
-             "Verdicts: **reproduced** = the claimed direction holds by more than the noise; **not reproduced** = "
-             "the opposite holds by more than the noise; **inconclusive** = the difference is within the noise; "
-             "**not measured** = no number of ours (experiment not run, dataset or hardware not available). "
-             "Noise = 2 x the standard error of the difference over the test videos (paired), or over seeds when "
-             "several were run, whichever is larger, and at least the rounding of the papers' tables. "
-             "Absolute scores on the papers' datasets (AVS1K, DAVIS-T) are not comparable with ours "
-             "(other data, smaller models and training), so they are listed as not measured with our number beside.",
-             "", "Summary: " + ", ".join(f"{k}: {v}" for k, v in counts.items()), ""]
+             "(notebook 08_figures_tables); do not edit by hand.", ""]
+    lines += [tables.to_markdown(_summary(df)), ""] + _central_lines(df) + [""]
+    lines += ["Verdicts: **reproduced** = the claimed direction holds by more than the noise of test videos and "
+              "training seeds together; **consistent** / **inconsistent** = it holds / fails by more than the noise "
+              "we can measure, but that noise misses training seeds (one seed per model) or comes from clips of a "
+              "single video; **inconclusive** = the difference is within the noise; **not reproduced** = the "
+              "opposite holds by more than the full noise; **not measured** = no number of ours (experiment not "
+              "run, dataset or hardware not available); **not comparable** = ours is measured under another "
+              "definition; **by construction** = a fact we fitted to the paper (not evidence). Noise = 2 x the "
+              "standard error of the difference over the test videos (paired), or over seeds when several were "
+              "run, whichever is larger, and at least the rounding of the papers' tables. Absolute scores on the "
+              "papers' datasets (AVS1K, DAVIS-T) are not comparable with ours (other data, smaller models and "
+              "training), so they are listed as not measured with our number beside.", ""]
     for paper, g in df.groupby("paper", sort=False):
         lines += [f"## {paper}", ""]
-        show = g.drop(columns=["paper"]).copy()
+        show = g.drop(columns=[c for c in ("paper", "central") if c in g.columns]).copy()
         show["margin"] = show["margin"].map(lambda v: None if v is None or (isinstance(v, float) and not np.isfinite(v))
                                             else float(v))
         lines.append(tables.to_markdown(show))
@@ -120,3 +135,24 @@ def write_claims(df: pd.DataFrame, out_dir: str | Path, ctx: Any = None,
         lines += [f"- `{k}`: {v}" for k, v in failures.items()] + [""]
     return [write_text(out / "CLAIMS.md", "\n".join(lines)), write_text(out / "claims.csv", df.to_csv(index=False))]
 
+
+def _summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Claims per paper and verdict (the header of CLAIMS.md)."""
+    rows = []
+    if not len(df):
+        return pd.DataFrame([{"paper": "all", "claims": 0, **{v: 0 for v in VERDICTS}}])
+    for paper, g in list(df.groupby("paper", sort=False)) + [("all", df)]:
+        counts = g["verdict"].value_counts()
+        rows.append({"paper": paper, "claims": len(g), **{v: int(counts.get(v, 0)) for v in VERDICTS}})
+    return pd.DataFrame(rows)
+
+
+def _central_lines(df: pd.DataFrame) -> list[str]:
+    """One line per paper: its central claims (rows marked ``central``) and their verdicts."""
+    if "central" not in df.columns:
+        return []
+    lines = []
+    for paper, g in df[df["central"].fillna(False).astype(bool)].groupby("paper", sort=False):
+        parts = [f"{r.claim}: **{r.verdict}**" for r in g.itertuples()]
+        lines.append(f"- **{paper}**, central claims: " + "; ".join(parts))
+    return lines

@@ -7,6 +7,13 @@
 * ``reproduced`` when the claimed direction holds by more than the noise, ``not reproduced`` when the
   opposite holds by more than the noise, ``inconclusive`` in between, ``not measured`` when there is
   no number of ours.
+* :func:`cap` then weakens a verdict the data cannot carry: with one training seed per side (the seed
+  spread is not measured) or test clips from a single source video (split in time), ``reproduced``
+  becomes ``consistent`` and ``not reproduced`` becomes ``inconsistent``: the direction holds (or fails)
+  beyond the noise we can measure, but not beyond the noise of training seeds and videos together.
+* Facts of a model that were fitted to the paper (parameter counts of students whose widths were
+  chosen to match) are ``by construction``; quantities measured under another definition (memory
+  footprint) are ``not comparable``. Neither counts as reproduced.
 """
 from __future__ import annotations
 
@@ -17,7 +24,8 @@ import numpy as np
 
 from salkd.results import Summary
 
-__all__ = ["REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_MEASURED", "LOWER_BETTER", "NOISE_FLOOR",
+__all__ = ["REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_MEASURED", "CONSISTENT", "INCONSISTENT",
+           "BY_CONSTRUCTION", "NOT_COMPARABLE", "VERDICTS", "cap", "LOWER_BETTER", "NOISE_FLOOR",
            "NO_ERRORBAR_REL", "diff_noise", "verdict_better", "verdict_not_worse", "verdict_best", "verdict_close",
            "verdict_at_least"]
 
@@ -29,6 +37,11 @@ NOISE_FLOOR = {"nss": 0.005, "cc": 0.002, "sim": 0.002, "auc_judd": 0.002, "sauc
                "mae": 0.001, "s_measure": 0.002}
 
 REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_MEASURED = "reproduced", "not reproduced", "inconclusive", "not measured"
+CONSISTENT, INCONSISTENT = "consistent", "inconsistent"
+BY_CONSTRUCTION, NOT_COMPARABLE = "by construction", "not comparable"
+#: every verdict, in the order of the CLAIMS.md summary
+VERDICTS = [REPRODUCED, CONSISTENT, INCONCLUSIVE, INCONSISTENT, NOT_REPRODUCED, NOT_MEASURED, NOT_COMPARABLE,
+            BY_CONSTRUCTION]
 
 
 def diff_noise(a: Summary, b: Summary, metric: str) -> float:
@@ -65,10 +78,18 @@ def verdict_better(margin: float | None, noise: float) -> str:
 
 
 def verdict_not_worse(margin: float | None, noise: float) -> str:
-    """Claim "A is as good as B" (e.g. an encoder is not needed at test): fails only if A loses by > noise."""
-    if margin is None or not np.isfinite(margin):
-        return NOT_MEASURED
-    return NOT_REPRODUCED if margin < -noise else REPRODUCED
+    """Claim "A is as good as B" (e.g. an encoder is not needed at test): ``not reproduced`` if A loses by
+    more than the noise, ``reproduced`` if A wins by more than the noise, else ``inconclusive`` (a
+    difference within the noise is not evidence of equality)."""
+    return verdict_better(margin, noise)
+
+
+def cap(verdict: str, seeds: int, sources: int) -> str:
+    """Weaken ``reproduced`` / ``not reproduced`` to ``consistent`` / ``inconsistent`` when the noise
+    misses a part: fewer than 2 training seeds on either side, or fewer than 2 source videos."""
+    if seeds >= 2 and sources >= 2:
+        return verdict
+    return {REPRODUCED: CONSISTENT, NOT_REPRODUCED: INCONSISTENT}.get(verdict, verdict)
 
 
 def verdict_best(values: Mapping[Any, float], claimed: Any, noise: float, higher: bool = True) -> tuple[str, float | None]:

@@ -42,7 +42,8 @@ def _write(ctx, experiment: str, rows: list[dict]) -> None:
 
 
 def _fix_row(ctx, variant: str, vals: list[float], **kw) -> dict:
-    run = _run(ctx, f"{variant}-{kw.get('res', 64)}-{kw.get('teacher', 'dva')}-{kw.get('mu', '')}", vals)
+    run = _run(ctx, f"{variant}-{kw.get('res', 64)}-{kw.get('teacher', 'dva')}-{kw.get('mu', '')}-{kw.get('seed', 0)}",
+               vals)
     return {"variant": variant, "run": str(run), "nss": float(np.mean(vals)), **kw}
 
 
@@ -51,20 +52,39 @@ BASE = list(1.5 + 0.3 * rng.standard_normal(12))
 
 
 def test_verdict_rules():
-    assert verdicts.verdict_better(0.2, 0.05) == verdicts.REPRODUCED
-    assert verdicts.verdict_better(-0.2, 0.05) == verdicts.NOT_REPRODUCED
-    assert verdicts.verdict_better(0.01, 0.05) == verdicts.INCONCLUSIVE
-    assert verdicts.verdict_better(None, 0.05) == verdicts.NOT_MEASURED
-    assert verdicts.verdict_not_worse(-0.01, 0.05) == verdicts.REPRODUCED
-    assert verdicts.verdict_not_worse(-0.1, 0.05) == verdicts.NOT_REPRODUCED
-    assert verdicts.verdict_best({0.0: 1.0, 0.5: 1.3, 1.0: 1.1}, 0.5, 0.1) == (verdicts.REPRODUCED, pytest.approx(0.2))
-    assert verdicts.verdict_best({0.0: 1.4, 0.5: 1.3}, 0.5, 0.05)[0] == verdicts.NOT_REPRODUCED
-    assert verdicts.verdict_best({0.0: 1.31, 0.5: 1.3}, 0.5, 0.05)[0] == verdicts.INCONCLUSIVE
-    assert verdicts.verdict_best({0.0: 0.02, 0.7: 0.01}, 0.7, 0.001, higher=False)[0] == verdicts.REPRODUCED
-    assert verdicts.verdict_close(0.31e0, 0.30, 0.2) == verdicts.REPRODUCED
-    assert verdicts.verdict_close(0.9, 0.30, 0.2) == verdicts.NOT_REPRODUCED
-    assert verdicts.verdict_at_least(500.0, 411.7) == verdicts.REPRODUCED
-    assert verdicts.verdict_at_least(None, 411.7) == verdicts.NOT_MEASURED
+    V = verdicts
+    assert V.verdict_better(0.2, 0.05) == V.REPRODUCED
+    assert V.verdict_better(-0.2, 0.05) == V.NOT_REPRODUCED
+    assert V.verdict_better(0.01, 0.05) == V.INCONCLUSIVE
+    assert V.verdict_better(None, 0.05) == V.NOT_MEASURED
+    # "as good as": a difference within the noise is not evidence of equality
+    assert V.verdict_not_worse(-0.01, 0.05) == V.INCONCLUSIVE
+    assert V.verdict_not_worse(0.1, 0.05) == V.REPRODUCED
+    assert V.verdict_not_worse(-0.1, 0.05) == V.NOT_REPRODUCED
+    assert V.verdict_not_worse(None, 0.05) == V.NOT_MEASURED
+    assert V.verdict_best({0.0: 1.0, 0.5: 1.3, 1.0: 1.1}, 0.5, 0.1) == (V.REPRODUCED, pytest.approx(0.2))
+    assert V.verdict_best({0.0: 1.4, 0.5: 1.3}, 0.5, 0.05)[0] == V.NOT_REPRODUCED
+    assert V.verdict_best({0.0: 1.31, 0.5: 1.3}, 0.5, 0.05)[0] == V.INCONCLUSIVE
+    assert V.verdict_best({0.5: 1.3}, 0.5, 0.05)[0] == V.NOT_MEASURED
+    assert V.verdict_best({0.0: 0.02, 0.7: 0.01}, 0.7, 0.001, higher=False)[0] == V.REPRODUCED
+    assert V.verdict_close(0.31e0, 0.30, 0.2) == V.REPRODUCED
+    assert V.verdict_close(0.9, 0.30, 0.2) == V.NOT_REPRODUCED
+    assert V.verdict_close(None, 0.30, 0.2) == V.NOT_MEASURED
+    assert V.verdict_at_least(500.0, 411.7) == V.REPRODUCED
+    assert V.verdict_at_least(300.0, 411.7) == V.NOT_REPRODUCED
+    assert V.verdict_at_least(None, 411.7) == V.NOT_MEASURED
+    # what the data cannot carry: one seed or one source video
+    assert V.cap(V.REPRODUCED, seeds=3, sources=6) == V.REPRODUCED
+    assert V.cap(V.REPRODUCED, seeds=1, sources=6) == V.CONSISTENT
+    assert V.cap(V.NOT_REPRODUCED, seeds=3, sources=1) == V.INCONSISTENT
+    assert V.cap(V.INCONCLUSIVE, seeds=1, sources=1) == V.INCONCLUSIVE
+    assert V.cap(V.NOT_MEASURED, seeds=1, sources=1) == V.NOT_MEASURED
+    assert V.REPRODUCED not in (V.CONSISTENT, V.INCONCLUSIVE, V.BY_CONSTRUCTION, V.NOT_COMPARABLE)
+
+
+def _seeds(ctx, variant: str, vals: list[float], n: int = 3, spread: float = 0.01, **kw) -> list[dict]:
+    """``n`` training seeds of one variant: the same per-video values shifted by a small seed effect."""
+    return [_fix_row(ctx, variant, [v + spread * (k - (n - 1) / 2) for v in vals], seed=k, **kw) for k in range(n)]
 
 
 def _claim(df: pd.DataFrame, text: str) -> pd.Series:
@@ -75,17 +95,17 @@ def _claim(df: pd.DataFrame, text: str) -> pd.Series:
 
 def test_claims_reproduced_and_not(tmp_path):
     ctx = _ctx(tmp_path)
-    # full clearly beats Ablation-O on every video (paired) -> reproduced;
+    # three seeds each: full clearly beats Ablation-O on every video (paired) -> reproduced;
     # Ablation-S is clearly better than full -> not reproduced; Ablation-T differs by noise -> inconclusive
     noise = list(0.02 * rng.standard_normal(12))
     _write(ctx, "skd_table4", [
-        _fix_row(ctx, "full", BASE),
-        _fix_row(ctx, "Ablation-O", [b - 0.3 for b in BASE]),
-        _fix_row(ctx, "Ablation-S", [b + 0.3 for b in BASE]),
-        _fix_row(ctx, "Ablation-T", [b + n for b, n in zip(BASE, noise)]),
+        *_seeds(ctx, "full", BASE),
+        *_seeds(ctx, "Ablation-O", [b - 0.3 for b in BASE]),
+        *_seeds(ctx, "Ablation-S", [b + 0.3 for b in BASE]),
+        *_seeds(ctx, "Ablation-T", [b + n for b, n in zip(BASE, noise)]),
     ])
-    _write(ctx, "skd_mu", [_fix_row(ctx, "mu", [b + d for b in BASE], mu=m)
-                           for m, d in ((0.0, 0.0), (0.5, 0.2), (1.0, -0.3))])
+    _write(ctx, "skd_mu", [r for m, d in ((0.0, 0.0), (0.5, 0.2), (1.0, -0.3))
+                           for r in _seeds(ctx, "mu", [b + d for b in BASE], mu=m)])
     df = report.claims(ctx)
     assert _claim(df, "Ablation-O")["verdict"] == verdicts.REPRODUCED
     assert _claim(df, "spatial-only (Ablation-S)")["verdict"] == verdicts.NOT_REPRODUCED
@@ -94,10 +114,23 @@ def test_claims_reproduced_and_not(tmp_path):
     assert _claim(df, "CA-Res beats MB")["verdict"] == verdicts.NOT_MEASURED       # uva_fig6 not run
     assert _claim(df, "GPU")["verdict"] == verdicts.NOT_MEASURED
     assert _claim(df, "SKD-DVA-64 NSS on AVS1K")["verdict"] == verdicts.NOT_MEASURED
-    assert set(df["verdict"]) <= {verdicts.REPRODUCED, verdicts.NOT_REPRODUCED, verdicts.INCONCLUSIVE, verdicts.NOT_MEASURED}
+    assert set(df["verdict"]) <= set(verdicts.VERDICTS)
     row = _claim(df, "Ablation-O")
-    assert row["margin"] == pytest.approx(0.3, abs=1e-9) and row["noise"] < 0.05
+    assert row["margin"] == pytest.approx(0.3, abs=1e-9) and row["noise"] < 0.05 and "3 seed(s)" in row["note"]
     assert "2.100" in row["paper_value"] and row["data"].startswith("smoke")
+
+
+def test_one_seed_is_at_most_consistent(tmp_path):
+    ctx = _ctx(tmp_path)
+    _write(ctx, "skd_table4", [_fix_row(ctx, "full", BASE), _fix_row(ctx, "Ablation-O", [b - 0.3 for b in BASE]),
+                               _fix_row(ctx, "Ablation-S", [b + 0.3 for b in BASE])])
+    df = report.claims(ctx)
+    assert _claim(df, "Ablation-O")["verdict"] == verdicts.CONSISTENT
+    assert _claim(df, "spatial-only (Ablation-S)")["verdict"] == verdicts.INCONSISTENT
+    assert "training-seed noise not measured" in _claim(df, "Ablation-O")["note"]
+    md = report.write_claims(df, tmp_path / "out", ctx)[0].read_text()
+    assert "| all |" in md and "| consistent |" in md.replace("| consistent | inconclusive", "| consistent |")
+    assert "central claims" in md and "Ablation-O" in md.split("central claims")[1].split("\n")[0]
 
 
 def test_mu_not_best_and_speed_claims(tmp_path):
@@ -113,13 +146,14 @@ def test_mu_not_best_and_speed_claims(tmp_path):
          "macs": 1e8, "mem_mb": 9.0, "fps": 50.0, "accurate": True, "status": "ok"},
     ]).to_csv(Path(ctx.runs_root) / "smoke" / "results" / "speed.csv", index=False)
     df = report.claims(ctx)
-    assert _claim(df, "mu = 0.5")["verdict"] == verdicts.NOT_REPRODUCED
-    assert _claim(df, "skd_st has 0.3 M")["verdict"] == verdicts.REPRODUCED
-    assert _claim(df, "uva_st has 0.16 M")["verdict"] == verdicts.NOT_REPRODUCED
-    assert _claim(df, "skd_st at 64x64: 411.7 FPS")["verdict"] == verdicts.REPRODUCED
-    assert _claim(df, "skd_st at 32x32: 1490.5 FPS")["verdict"] == verdicts.NOT_REPRODUCED
-    assert _claim(df, "skd_st at 64x64: memory")["verdict"] == verdicts.REPRODUCED
-    assert _claim(df, "uva_st at 64x64: memory")["verdict"] == verdicts.NOT_REPRODUCED
+    assert _claim(df, "mu = 0.5")["verdict"] == verdicts.INCONSISTENT               # one seed: capped
+    assert _claim(df, "skd_st has 0.3 M")["verdict"] == verdicts.BY_CONSTRUCTION   # widths fitted to the paper
+    assert _claim(df, "uva_st has 0.16 M")["verdict"] == verdicts.BY_CONSTRUCTION
+    fps = _claim(df, "skd_st at 64x64: 411.7 FPS")
+    assert fps["metric"] == "CPU FPS (1 thread)" and fps["ours"] > 0 and "1 thread, batch 1" in fps["data"]
+    assert fps["verdict"] == (verdicts.REPRODUCED if fps["ours"] >= 411.7 else verdicts.NOT_REPRODUCED)
+    assert "best on 2 cores: 5000.0 FPS" in fps["note"]                           # the bench's figure, beside
+    assert _claim(df, "skd_st at 64x64: memory")["verdict"] == verdicts.NOT_COMPARABLE
 
 
 def test_fastvsod_claims_lower_better_and_not_worse(tmp_path):
@@ -131,10 +165,10 @@ def test_fastvsod_claims_lower_better_and_not_worse(tmp_path):
                      "run": "", "split": "test", "max_f": f, "mae": mae, "n_frames": 20})
     pd.DataFrame(rows).to_csv(Path(ctx.runs_root) / "smoke" / "results" / "fastvsod_table3.csv", index=False)
     df = report.claims(ctx)
-    assert _claim(df, "full model (SD+TD+FE_o) beats the baseline (MAE)")["verdict"] == verdicts.REPRODUCED
-    assert _claim(df, "self-distillation improves")["verdict"] == verdicts.REPRODUCED
-    # FE_t better by 0.001 < floor -> "not needed at test" holds
-    assert _claim(df, "not needed at test")["verdict"] == verdicts.REPRODUCED
+    assert _claim(df, "full model (SD+TD+FE_o) beats the baseline (MAE)")["verdict"] == verdicts.CONSISTENT
+    assert _claim(df, "self-distillation improves")["verdict"] == verdicts.CONSISTENT
+    # FE_t better by 0.001 < floor: within the noise, which is no evidence that FE is not needed at test
+    assert _claim(df, "not needed at test")["verdict"] == verdicts.INCONCLUSIVE
 
 
 def test_tables_writers_and_make_all_partial(tmp_path, capsys):
@@ -176,7 +210,7 @@ def test_no_error_bar_uses_relative_noise(tmp_path):
                                {"variant": "Ablation-O", "run": "", "nss": 0.8}])
     df = report.claims(ctx)
     assert _claim(df, "Ablation-S")["verdict"] == verdicts.INCONCLUSIVE
-    assert _claim(df, "Ablation-O")["verdict"] == verdicts.REPRODUCED
+    assert _claim(df, "Ablation-O")["verdict"] == verdicts.CONSISTENT
     assert "no error bar" in _claim(df, "Ablation-O")["note"]
 
 
@@ -234,10 +268,10 @@ def test_student_keeps_its_teachers_accuracy_is_a_paired_claim(tmp_path):
     _write(ctx, "teachers", [_fix_row(ctx, "dva", BASE, res=96)])
     _write(ctx, "skd_table3", [_fix_row(ctx, "S_st", [b - 0.5 for b in BASE], res=64)])
     row = _claim(report.claims(ctx), "keeps its teacher's accuracy")
-    assert row["paper"] == "skd" and row["verdict"] == verdicts.NOT_REPRODUCED   # 0.5 NSS below on every video
+    assert row["paper"] == "skd" and row["verdict"] == verdicts.INCONSISTENT   # 0.5 NSS below on every video, 1 seed
     assert "+2.7% NSS vs the teacher" == row["paper_value"]
     _write(ctx, "skd_table3", [_fix_row(ctx, "S_st", [b + 0.001 for b in BASE], res=64)])
     row = _claim(report.claims(ctx), "keeps its teacher's accuracy")
-    assert row["verdict"] == verdicts.REPRODUCED   # "as good as": not worse by more than the noise
+    assert row["verdict"] == verdicts.INCONCLUSIVE   # within the noise: no evidence either way
     speed = _claim(report.claims(ctx), "much faster than its teacher")
     assert speed["verdict"] == verdicts.NOT_MEASURED   # a teacher trained here has no measured speed

@@ -306,6 +306,7 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
     for a, b, text, nw in TABLE3_CLAIMS:
         rows.append(better_claim(ctx, "fastvsod", "Table 3", text, f3, "max_f", {"variant": a}, {"variant": b},
                                  t3p[a][0], t3p[b][0], vs, "fastvsod_table3", not_worse=nw))
+        rows[-1]["central"] = (a, b) == ("full", "BS")
         if a == "full" and b == "BS":
             rows.append(better_claim(ctx, "fastvsod", "Table 3", text + " (MAE)", f3, "mae", {"variant": a},
                                      {"variant": b}, t3p[a][1], t3p[b][1], vs, "fastvsod_table3"))
@@ -358,5 +359,6 @@ def _pretrained_backbone_claims(ctx: Context, fm: pd.DataFrame | None) -> list[d
         row = better_claim(ctx, "fastvsod", "Sec. 1", f"full model [{b}] beats the published {ref} alone", both,
                            "max_f", {"variant": f"full [{b}]"}, {"variant": ref}, None, None, "vsod", "fastvsod_main")
         row["paper_value"] = "temporal cues and distillation improve on a spatial model"
+        row["central"] = True
         rows.append(row)
     return rows
