@@ -7,6 +7,7 @@ weights on a split, cached beside the run.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,10 @@ class Context:
     ``profile``: a profile name (``smoke``, ``quick``, ``real-cpu``, ``paper``); ``data``: dataset
     paths per task (``{"fixation": path, "vsod": path}``) overriding the profile's sources;
     ``runs``: the runs root (default :func:`salkd.paths.runs_dir`); ``overrides``: dotted config
-    keys (``{"skd.mu": 0.3}``); ``force``: retrain complete runs.
+    keys (``{"skd.mu": 0.3}``); ``force``: retrain complete runs. ``seed`` seeds training (weights,
+    augmentation, batch order); ``data_seed`` (default: ``seed``) the synthetic data and the evaluation.
+    :meth:`with_seed` gives the Context of another training seed on the same data: its run folders are
+    named ``<name>-seed<k>``.
     """
 
     profile: str = "quick"
@@ -48,12 +52,15 @@ class Context:
     device: str | None = None
     force: bool = False
     progress: bool = True
+    data_seed: int | None = None
     cfg: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
         self.cfg = get_profile(self.profile, self.overrides)
         if self.seed is None:
             self.seed = int(self.cfg["seed"])
+        if self.data_seed is None:
+            self.data_seed = int(self.seed)
         if self.device is None:
             self.device = str(self.cfg.get("device", "auto"))
         self._datasets: dict[tuple[str, str], Any] = {}
@@ -69,7 +76,23 @@ class Context:
         return paths.figures_dir(self.profile) if self.profile == "quick" else self.runs_root / self.profile / "figures"
 
     def run_dir(self, stage: str, name: str) -> Path:
-        return self.runs_root / self.profile / stage / name
+        """``<runs>/<profile>/<stage>/<name>`` (``<name>-seed<k>`` for another training seed)."""
+        suffix = "" if self.seed == self.data_seed else f"-seed{self.seed}"
+        return self.runs_root / self.profile / stage / f"{name}{suffix}"
+
+    def with_seed(self, seed: int) -> "Context":
+        """This Context with training seed ``seed`` on the same data (datasets and caches shared)."""
+        other = dataclasses.replace(self, seed=int(seed), data_seed=self.data_seed)
+        other._datasets = self._datasets
+        return other
+
+    def base(self) -> "Context":
+        """The Context of the data seed (the one upstream runs shared by every seed are trained with)."""
+        return self if self.seed == self.data_seed else self.with_seed(int(self.data_seed))
+
+    def seeds(self) -> list["Context"]:
+        """One Context per training seed of the profile (``seeds``: how many; the first is this one)."""
+        return [self if k == 0 else self.with_seed(int(self.seed) + k) for k in range(int(self.cfg.get("seeds", 1)))]
 
     # ---- data -----------------------------------------------------------------------------
     def dataset_root(self, task: str) -> Path:
@@ -82,7 +105,7 @@ class Context:
         spec = self.cfg["data"][task]
         src = spec.get("source")
         if src == "synthetic":
-            return _synthetic(task, spec, int(self.seed), self.progress)
+            return _synthetic(task, spec, int(self.data_seed), self.progress)
         if isinstance(src, str) and src.startswith("shared:"):
             p = profile_path(src)
             if not p.exists():
@@ -176,7 +199,7 @@ def val_fn(ctx: Context, task: str, res: Any, output: str | None = None) -> Call
     def fn(model: torch.nn.Module) -> dict[str, float]:
         m = model.deploy() if getattr(model, "input_kind", "") != "pair" else model
         df = evaluate(m, ds, res, device=str(ctx.device), labels="cache", max_frames_per_video=limit,
-                      progress=False, seed=int(ctx.seed), output=output)
+                      progress=False, seed=int(ctx.data_seed), output=output)
         row = df.loc["overall"]
         keys = ["nss", "cc", "sim", "auc_judd"] if task == "fixation" else ["max_f", "mae", "s_measure"]
         return {k: float(row[k]) for k in keys if k in row} | {"metric": float(row[metric])}
@@ -202,7 +225,7 @@ def evaluate_run(ctx: Context, run: str | os.PathLike, split: str = "test", *, o
     limit = ctx.cfg["eval"].get("max_frames_per_video")
     smap_path = _shuffle_map_path(ctx) if task == "fixation" else None
     settings = {"data": str(ds.root), "videos": len(ds.videos), "max_frames_per_video": limit,
-                "seed": int(ctx.seed), "split": split,
+                "seed": int(ctx.data_seed), "split": split,
                 "shuffle_map": None if smap_path is None else
                 [str(smap_path), smap_path.stat().st_mtime_ns if smap_path.is_file() else None]}
     key_file = out.with_suffix(".json")
@@ -212,7 +235,7 @@ def evaluate_run(ctx: Context, run: str | os.PathLike, split: str = "test", *, o
     smap = load_shuffle_map(smap_path) if smap_path is not None else None
     maps = run_maps(ctx, run, cfg, split)  # a published teacher or a fixed baseline: its maps, no model
     df = evaluate(None if maps is not None else run, ds, cfg["res"], device=str(ctx.device), output=output,
-                  max_frames_per_video=limit, progress=ctx.progress, seed=int(ctx.seed), shuffle_map=smap, maps=maps)
+                  max_frames_per_video=limit, progress=ctx.progress, seed=int(ctx.data_seed), shuffle_map=smap, maps=maps)
     write_text(out, df.to_csv())
     write_json(key_file, settings)
     return df

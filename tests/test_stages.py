@@ -163,3 +163,12 @@ def test_fastvsod_from_csnets_released_weights(tmp_path: Path) -> None:
     full = fastvsod_stage2(ctx, s1)
     assert full.name.startswith("csnet-SD+TD+FE_o") and is_complete(full)
     assert np.isfinite(evaluate_run(ctx, full, "test").loc["overall", "max_f"])
+
+
+def test_training_seeds_share_the_data_and_the_teachers(tmp_path: Path) -> None:
+    ctx = Context(profile="smoke", runs=tmp_path / "runs", progress=False, overrides={"seeds": 2})
+    a, b = ctx.seeds()
+    assert (a.seed, b.seed, b.data_seed) == (0, 1, 0) and b.base().seed == 0
+    assert b.run_dir("skd_st", "x").name == "x-seed1" and a.run_dir("skd_st", "x").name == "x"
+    assert a.dataset_root("fixation") == b.dataset_root("fixation")      # same synthetic data
+    assert a.settings().seed == 0 and b.settings().seed == 1              # different training

@@ -151,16 +151,19 @@ TABLE3_VARIANTS = {"BS": dict(sd=False, td=False, fe=None), "+SD": dict(sd=True,
 
 
 def run_ablations(ctx: Context) -> dict[str, pd.DataFrame]:
-    """fastvsod Table 3 (components), Fig. 6 (fusion kinds) and Fig. 7 (alpha)."""
+    """fastvsod Table 3 (components), Fig. 6 (fusion kinds) and Fig. 7 (alpha): stage-2 runs from the one
+    stage-1 checkpoint that the BS row reports, for each of the profile's training seeds (``seeds``)."""
     fc = ctx.cfg["fastvsod"]
-    s1 = fastvsod_stage1(ctx)
-    t3 = [results.row(ctx, "fastvsod_table3", v, "fastvsod", fastvsod_stage2(ctx, s1, **kw), task="vsod")
-          for v, kw in TABLE3_VARIANTS.items()]
-    fusion = [results.row(ctx, "fastvsod_fig6", f, "fastvsod", fastvsod_stage2(ctx, s1, fusion=f), task="vsod")
-              for f in fc["fusions"]]
-    alpha = [results.row(ctx, "fastvsod_fig7", f"alpha={float(a):g}", "fastvsod",
-                         fastvsod_stage2(ctx, s1, alpha=float(a)), task="vsod", alpha=float(a))
-             for a in fc["alpha_sweep"]]
+    s1 = fastvsod_stage1(ctx.base())
+    t3, fusion, alpha = [], [], []
+    for c in ctx.seeds():
+        t3 += [results.row(c, "fastvsod_table3", v, "fastvsod", fastvsod_stage2(c, s1, **kw), task="vsod",
+                           seed=c.seed) for v, kw in TABLE3_VARIANTS.items()]
+        fusion += [results.row(c, "fastvsod_fig6", f, "fastvsod", fastvsod_stage2(c, s1, fusion=f), task="vsod",
+                               seed=c.seed) for f in fc["fusions"]]
+        alpha += [results.row(c, "fastvsod_fig7", f"alpha={float(a):g}", "fastvsod",
+                              fastvsod_stage2(c, s1, alpha=float(a)), task="vsod", alpha=float(a), seed=c.seed)
+                  for a in fc["alpha_sweep"]]
     return {"table3": results.save(ctx, "fastvsod_table3", pd.DataFrame(t3)),
             "fusion": results.save(ctx, "fastvsod_fig6", pd.DataFrame(fusion)),
             "alpha": results.save(ctx, "fastvsod_fig7", pd.DataFrame(alpha))}

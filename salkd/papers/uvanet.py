@@ -117,7 +117,7 @@ def uva_st(ctx: Context, student_run: str | os.PathLike | None, *, init: str = "
 # ---- experiments -------------------------------------------------------------------------------
 def _pair(ctx: Context, teacher: str | None, res: int, block: str = "cares",
           distill: bool = True) -> tuple[Path, Path]:
-    t = train_teachers(ctx) if distill else {}
+    t = train_teachers(ctx.base()) if distill else {}  # shared by every training seed
     student = uva_student(ctx, t.get(teacher) if teacher else None, t.get(ctx.cfg["teacher"]["temporal"]), res=res,
                           block=block, distill=distill)
     return student, uva_st(ctx, student)
@@ -140,20 +140,23 @@ FIG6_VARIANTS = [("MB+scratch", "mb", False), ("MB+dis", "mb", True), ("MB+SE+di
 
 
 def run_ablations(ctx: Context) -> pd.DataFrame:
-    """uvanet Fig. 6: block types (MB, MB+SE, CA-Res), distilled or from scratch, single branches."""
+    """uvanet Fig. 6: block types (MB, MB+SE, CA-Res), distilled or from scratch, single branches, for each
+    of the profile's training seeds (``seeds``)."""
     uc = ctx.cfg["uvanet"]
     teacher, res = uc["teachers"][0], int(uc["res"])
     blocks = set(uc.get("blocks", ["cares", "mb", "mbse"]))
     rows = []
-    for name, block, distill in FIG6_VARIANTS:
-        if block not in blocks:
-            continue
-        student, st = _pair(ctx, teacher if distill else None, res, block, distill)
-        rows.append(results.row(ctx, "uva_fig6", name, "uvanet", st, teacher=teacher if distill else None, block=block))
-        if name == "CA-Res+scratch":
-            for output, short in (("spatial", "spa"), ("temporal", "tmp")):
-                rows.append(results.row(ctx, "uva_fig6", f"CA-Res+{short}+scratch", "uvanet", student, output=output,
-                                        block=block))
+    for c in ctx.seeds():
+        for name, block, distill in FIG6_VARIANTS:
+            if block not in blocks:
+                continue
+            student, st = _pair(c, teacher if distill else None, res, block, distill)
+            rows.append(results.row(c, "uva_fig6", name, "uvanet", st, teacher=teacher if distill else None,
+                                    block=block, seed=c.seed))
+            if name == "CA-Res+scratch":
+                for output, short in (("spatial", "spa"), ("temporal", "tmp")):
+                    rows.append(results.row(c, "uva_fig6", f"CA-Res+{short}+scratch", "uvanet", student,
+                                            output=output, block=block, seed=c.seed))
     return results.save(ctx, "uva_fig6", pd.DataFrame(rows))
 
 
