@@ -129,6 +129,15 @@ class Context:
                                                 default_split=self.cfg["data"].get("split"), val_source=vs)
         return self._datasets[key]
 
+    def data_key(self, task: str) -> dict[str, Any]:
+        """What a stage's config records of its training data: the dataset folder and which videos train
+        (a changed split makes a complete run stale)."""
+        import hashlib
+
+        names = sorted(v.name for v in self.dataset(task, "train").videos)
+        return {"dataset": str(self.dataset_root(task)),
+                "train_videos": hashlib.sha256("\n".join(names).encode()).hexdigest()[:12]}
+
     def cache(self, task: str, split: str, res: int | Sequence[int]) -> Any:
         from salkd.data import cache_lowres
 

@@ -97,8 +97,9 @@ def test_mutual_attention_eq5():
 
 def test_bad_inputs_and_kwargs():
     m = build("fastvsod", **TINY)
-    with pytest.raises(ValueError, match="fastvsod.*multiples of 16"):
-        m(torch.rand(1, 3, 40, 32))
+    assert m.eval()(torch.rand(1, 3, 40, 33)).shape == (1, 1, 40, 33)   # padded to 16 inside, cropped back
+    with pytest.raises(ValueError, match="fastvsod.*positive"):
+        m(torch.rand(1, 3, 0, 32))
     with pytest.raises(ValueError, match="fastvsod.*3 channels"):
         m(torch.rand(1, 1, 32, 32))
     with pytest.raises(ValueError, match="fusion"):
@@ -128,3 +129,16 @@ def test_csnet_backbone_is_frozen_and_keeps_its_statistics() -> None:
     m.eval()
     x = torch.rand(1, 3, 64, 64)
     assert torch.allclose(m(x), m.deploy()(x))
+
+
+def test_any_input_size_is_padded_to_the_stride_and_cropped_back() -> None:
+    torch.manual_seed(0)
+    m = build("fastvsod", backbone="resnet18", width=0.25).eval()
+    for h, w in ((473, 473), (65, 97)):
+        x = torch.rand(1, 3, h, w)
+        assert m(x).shape == (1, 1, h, w)
+        assert m.forward_train(x, x)["P3"].shape == (1, 1, h, w)
+    x = torch.rand(1, 3, 64, 64)            # a multiple of 16: no padding, the same computation as before
+    low, high = m._features(x)
+    assert torch.equal(m(x), torch.nn.functional.interpolate(m._embed(low, high)[2], size=(64, 64), mode="bilinear",
+                                                             align_corners=False))

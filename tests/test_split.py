@@ -87,3 +87,25 @@ def test_reports_say_what_the_test_split_is() -> None:
     assert data_desc(ctx, "vsod") == "real-cpu: davis2016/val (trained on davis2016/train)"
     assert "split in time" in data_desc(ctx, "fixation")
     assert data_desc(Context(profile="quick", progress=False), "fixation").endswith("(test split)")
+
+
+def test_davis_val_is_the_test_set_and_validation_is_carved_from_train(tmp_path: Path) -> None:
+    from data_fixtures import make_davis_official
+    from salkd.data.splits import split_dataset
+
+    root = make_davis_official(tmp_path / "DAVIS")
+    names = {s: [v.name for v in split_dataset(root, s).videos] for s in ("train", "val", "test")}
+    assert names == {"train": ["aa"], "val": ["cc"], "test": ["bb"]}   # ImageSets val.txt = the benchmark's test
+
+
+def test_a_separate_test_source_never_selects_checkpoints(tmp_path: Path) -> None:
+    from data_fixtures import make_toolkit
+    from salkd.data.splits import split_dataset
+
+    train = make_toolkit(tmp_path / "train", n_seq=7)
+    test = make_toolkit(tmp_path / "test", n_seq=2)
+    parts = {s: split_dataset(train, s, val_source=test) for s in ("train", "val", "test")}
+    assert parts["test"].root == test
+    tr, va = [v.name for v in parts["train"].videos], [v.name for v in parts["val"].videos]
+    assert va and tr and not set(tr) & set(va) and len(tr) + len(va) == 7      # validation carved by video
+    assert not {v.name for v in parts["test"].videos} & set(va) or parts["test"].root != parts["val"].root

@@ -6,27 +6,40 @@ import warnings
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-__all__ = ["split_dataset", "split_by_video", "split_in_time"]
+__all__ = ["split_dataset", "split_by_video", "split_in_time", "carve_val"]
 
 
 def split_dataset(root: str | os.PathLike, split: str, spec: Mapping[str, Any] | None = None, *,
                   default_split: Mapping[str, Any] | None = None, val_source: str | os.PathLike | None = None) -> Any:
     """Open the ``split`` ("train" | "val" | "test") of the dataset at ``root``.
 
-    The dataset's own split information wins (``splits.json``, split folders, DAVIS ``ImageSets``);
-    else ``spec["split"]`` (or ``default_split``) decides: by video order (:func:`split_by_video`), or
-    in time (:func:`split_in_time`) when it says ``by: time`` or the dataset has fewer than 3 videos.
-    ``val_source``: a separate dataset that gives val and test (all of ``root`` is then for training).
+    The dataset's own split information wins (``splits.json``, split folders, DAVIS ``ImageSets``). When
+    it names a training and a test set but no validation set, validation is carved from the training
+    videos (:func:`carve_val`) so that checkpoint selection never sees the test set; DAVIS-2016 names
+    ``train`` and ``val`` only, and its ``val`` sequences are the benchmark's test set (as in the papers).
+    Without split information ``spec["split"]`` (or ``default_split``) decides: by video order
+    (:func:`split_by_video`), or in time (:func:`split_in_time`) when it says ``by: time`` or the dataset
+    has fewer than 3 videos. ``val_source``: a separate dataset used as the test set (validation is then
+    carved from ``root``'s videos, the rest trains).
     """
-    from salkd.data import DatasetError, open_dataset
+    from salkd.data import open_dataset
 
     root = Path(root)
+    frac = float(((spec or {}).get("split") or default_split or {}).get("val_fraction", 0.15))
     if val_source is not None:
-        return open_dataset(val_source if split in ("val", "test") else root)
-    try:
-        return open_dataset(root, split=split)
-    except DatasetError:
-        pass
+        if split == "test":
+            return open_dataset(val_source)
+        return _carved(open_dataset(root), split, frac)
+    own = {s: _open_split(root, s) for s in ("train", "val", "test")}
+    if own["train"] is not None and own["test"] is None and own["val"] is not None and split in ("val", "test"):
+        # DAVIS-style: the dataset's "val" is the benchmark's test set; validation comes from train
+        return own["val"] if split == "test" else _carved(own["train"], "val", frac)
+    if own["train"] is not None and own["val"] is None and (own["test"] is not None or split == "val"):
+        return own["test"] if split == "test" else _carved(own["train"], split, frac)
+    if own["train"] is not None and own["test"] is None and own["val"] is not None and split == "train":
+        return _carved(own["train"], "train", frac)
+    if own.get(split) is not None:
+        return own[split]
     full = open_dataset(root)
     names = [v.name for v in full.videos]
     fr = dict((spec or {}).get("split") or default_split or {"train": 0.7, "val": 0.3})
@@ -38,6 +51,32 @@ def split_dataset(root: str | os.PathLike, split: str, spec: Mapping[str, Any] |
         return split_in_time(full, split, train=float(fr.get("train", 0.7)), gap=int(fr.get("gap", 0)),
                              clip=fr.get("clip"))
     return full.subset(split_by_video(names, float(fr.get("train", 0.7)))[split])
+
+
+def _open_split(root: Path, split: str) -> Any:
+    """The dataset's own ``split`` (splits.json, split folder, DAVIS ImageSets), or None."""
+    from salkd.data import DatasetError, open_dataset
+
+    try:
+        return open_dataset(root, split=split)
+    except DatasetError:
+        return None
+
+
+def carve_val(names: Sequence[str], fraction: float = 0.15) -> dict[str, list[str]]:
+    """Validation carved from training videos by video: the last ``fraction`` of them (at least one, and
+    at least one left to train on), in order."""
+    names = list(names)
+    if len(names) < 2:
+        raise ValueError(f"cannot carve a validation set from {len(names)} training video(s)")
+    n_val = min(len(names) - 1, max(1, int(round(len(names) * fraction))))
+    return {"train": names[:-n_val], "val": names[-n_val:]}
+
+
+def _carved(train: Any, split: str, fraction: float) -> Any:
+    """The ``split`` ("train" or "val") of ``train`` after :func:`carve_val`."""
+    sub = train.subset(carve_val([v.name for v in train.videos], fraction)[split])
+    return sub.replace_videos(sub.videos, split)
 
 
 def split_by_video(names: Sequence[str], train: float = 0.7) -> dict[str, list[str]]:

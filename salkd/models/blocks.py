@@ -88,6 +88,8 @@ class SaliencyModel(nn.Module):
     input_kind: str = "frame"
     model_name: str = "model"
     stride: int = 1
+    #: True when the model pads any input size to a multiple of ``stride`` itself (and crops its output)
+    pads_to_stride: bool = False
     output_names: tuple[str, ...] = ("saliency",)
 
     def __init__(self) -> None:
@@ -112,7 +114,7 @@ class SaliencyModel(nn.Module):
                 f"{name}: expected {what} with {channels} channels (N, {channels}, H, W), got shape {tuple(x.shape)}"
             )
         h, w = x.shape[-2:]
-        if h % self.stride or w % self.stride or h == 0 or w == 0:
+        if h == 0 or w == 0 or (not self.pads_to_stride and (h % self.stride or w % self.stride)):
             raise ValueError(
                 f"{name}: {what} height and width must be positive multiples of {self.stride}, got {h}x{w}"
             )

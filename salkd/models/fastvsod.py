@@ -16,7 +16,8 @@ Architecture (width=1, ResNet-50 as in the paper):
   ``"concat"``: O = conv1x1(cat(H^t, H^{t+t0})) (256 out, as the paper, Sec. 4.5).
   A third embedding unit gives P3^{t+t0} = P2^{t+t0} + Phi_3(cat(P2^{t+t0}, up(O))).
 
-Inputs: NCHW float RGB in [0, 1] (ImageNet-normalized inside), H and W multiples of 16.
+Inputs: NCHW float RGB in [0, 1] (ImageNet-normalized inside), any H and W (padded to multiples of 16
+inside, outputs cropped back: the paper's input is 473x473).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import os
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from .blocks import ASPP, EmbeddingUnit, ImageNetNorm, SaliencyModel, ch, conv_bn_act, upsample_to
 from .resnet import load_torchvision_weights, resnet
@@ -82,6 +84,7 @@ class FastVSOD(SaliencyModel):
     """
 
     stride = 16
+    pads_to_stride = True  # any input size (473x473 in the paper): padded to 16, output cropped back
     model_name = "fastvsod"
 
     def __init__(self, backbone: str = "resnet50", width: float = 1.0, fusion: str = "attention",
@@ -140,20 +143,36 @@ class FastVSOD(SaliencyModel):
         return self.unit3(p2_n, upsample_to(o, p2_n))
 
     # --- public -----------------------------------------------------------------------------
+    def _pad(self, *xs: torch.Tensor) -> tuple[list[torch.Tensor], tuple[int, int]]:
+        """Inputs padded (edge pixels repeated, bottom and right) to a multiple of the stride, and the
+        original (h, w): the paper's 473x473 is not a multiple of 16."""
+        h, w = xs[0].shape[-2:]
+        ph, pw = (-h) % self.stride, (-w) % self.stride
+        if not (ph or pw):
+            return list(xs), (h, w)
+        return [F.pad(x, (0, pw, 0, ph), mode="replicate") for x in xs], (h, w)
+
+    @staticmethod
+    def _out(p: torch.Tensor, padded: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
+        """A map upsampled to the padded input and cropped back to the original size."""
+        return upsample_to(p, padded)[..., :hw[0], :hw[1]]
+
     def forward(self, x: torch.Tensor, x_ref: torch.Tensor | None = None) -> torch.Tensor:
         self._check(x, 3, "x")
         if not self.keep_encoder_at_test:
             if x_ref is not None:
                 raise ValueError("fastvsod: input_kind 'frame' takes one frame (keep_encoder_at_test=False)")
+            (x,), hw = self._pad(x)
             low, high = self._features(x)
-            return upsample_to(self._embed(low, high)[2], x)
+            return self._out(self._embed(low, high)[2], x, hw)
         if x_ref is None:
             raise ValueError("fastvsod (FE_t): expects model(x_t, x_ref)")
         self._check(x_ref, 3, "x_ref")
+        (x, x_ref), hw = self._pad(x, x_ref)
         n = x.shape[0]
         low, high = self._features(torch.cat([x, x_ref], 0))
         p2_x = self._embed(low[:n], high[:n])[2]
-        return upsample_to(self._p3(p2_x, high[n:], high[:n]), x)
+        return self._out(self._p3(p2_x, high[n:], high[:n]), x, hw)
 
     def forward_train(self, x_t: torch.Tensor, x_next: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """Training outputs, all logits (N,1,H,W) at input resolution.
@@ -164,21 +183,22 @@ class FastVSOD(SaliencyModel):
         Both frames go through the backbone as one batch.
         """
         self._check(x_t, 3, "x_t")
-        size = x_t
         if x_next is None:
+            (x_t,), hw = self._pad(x_t)
             low, high = self._features(x_t)
-            return {f"P{i}": upsample_to(p, size) for i, p in enumerate(self._embed(low, high))}
+            return {f"P{i}": self._out(p, x_t, hw) for i, p in enumerate(self._embed(low, high))}
         self._check(x_next, 3, "x_next")
         if x_next.shape != x_t.shape:
             raise ValueError(f"fastvsod: x_t {tuple(x_t.shape)} and x_next {tuple(x_next.shape)} differ")
+        (x_t, x_next), hw = self._pad(x_t, x_next)
         n = x_t.shape[0]
         low, high = self._features(torch.cat([x_t, x_next], 0))
         ps_t = self._embed(low[:n], high[:n])
         ps_n = self._embed(low[n:], high[n:])
-        out = {f"P{i}": upsample_to(p, size) for i, p in enumerate(ps_t)}
-        out.update({f"P{i}_next": upsample_to(p, size) for i, p in enumerate(ps_n)})
+        out = {f"P{i}": self._out(p, x_t, hw) for i, p in enumerate(ps_t)}
+        out.update({f"P{i}_next": self._out(p, x_t, hw) for i, p in enumerate(ps_n)})
         if self.encoder is not None:
-            out["P3"] = upsample_to(self._p3(ps_n[2], high[:n], high[n:]), size)
+            out["P3"] = self._out(self._p3(ps_n[2], high[:n], high[n:]), x_t, hw)
         return out
 
     def deploy(self) -> "FastVSOD":

@@ -42,7 +42,7 @@ def fastvsod_stage1(ctx: Context, name: str | None = None, backbone: str | None 
     settings = ctx.settings(epochs=epochs, batch_size=int(fc["batch"]), lr=float(fc["lr1"]),
                             optimizer="sgd", momentum=0.9, weight_decay=5e-4, lr_policy="poly",
                             select_metric="metric")
-    config = {"stage": "fastvsod_stage1", "res": res, "dataset": str(ctx.dataset_root("vsod")), "profile": ctx.profile}
+    config = {"stage": "fastvsod_stage1", "res": res, **ctx.data_key("vsod"), "profile": ctx.profile}
     kw = {"backbone": backbone, "width": float(fc["width"]), "fusion": "attention"}
     if published:
         kw["freeze_backbone"] = True
@@ -97,7 +97,7 @@ def fastvsod_stage2(ctx: Context, stage1_run: str | os.PathLike, *, sd: bool = T
                             optimizer="sgd", momentum=0.95, weight_decay=5e-4, lr_policy="poly",
                             select_metric="metric")
     config = {"stage": "fastvsod_stage2", "stage1": str(stage1_run), "sd": sd, "td": td, "fe": fe,
-              "fusion": fusion, "alpha": alpha, "res": res, "dataset": str(ctx.dataset_root("vsod")),
+              "fusion": fusion, "alpha": alpha, "res": res, **ctx.data_key("vsod"),
               "profile": ctx.profile}
     if ctx.reusable(run, config, {"name": "fastvsod", "kwargs": kw}, settings):
         return run

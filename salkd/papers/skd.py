@@ -50,7 +50,7 @@ def skd_students(ctx: Context, spatial_teacher: str | os.PathLike, temporal_teac
                           f"{Path(teacher_run).name.split('-')[0]}-{res}-mu{mu:g}-{kind}")
         runs[kind] = run
         config = {"stage": "skd_students", "kind": kind, "res": res, "mu": mu, "teacher": str(teacher_run),
-                  "dataset": str(ctx.dataset_root("fixation")), "profile": ctx.profile}
+                  **ctx.data_key("fixation"), "profile": ctx.profile}
         if ctx.reusable(run, config, {"name": f"skd_{kind}", "kwargs": {}}, settings):
             continue
         cache = ctx.cache("fixation", "train", res)
@@ -100,7 +100,7 @@ def skd_st(ctx: Context, spatial_run: str | os.PathLike | None, temporal_run: st
     epochs = int(sc["st_epochs"]) + (int(sc["epochs"]) if init == "scratch" else 0)
     settings = ctx.settings(epochs=epochs, batch_size=int(sc["batch"]), lr=float(sc["lr"]), select_metric="metric")
     config = {"stage": "skd_st", "init": init, "res": res, "spatial": str(spatial_run), "temporal": str(temporal_run),
-              "dataset": str(ctx.dataset_root("fixation")), "profile": ctx.profile}
+              **ctx.data_key("fixation"), "profile": ctx.profile}
     if ctx.reusable(run, config, {"name": "skd_st", "kwargs": {}}, settings):
         return run
     if init == "students":

@@ -110,7 +110,7 @@ def train_teacher(ctx: Context, arch: str, task: str = "fixation", name: str | N
     settings = ctx.settings(epochs=int(tc["epochs"]), batch_size=int(tc["batch"]), lr=float(tc["lr"]),
                             optimizer="adam", select_metric="metric")
     config = {"stage": "teachers", "arch": arch, "task": task, "res": list(res),
-              "dataset": str(ctx.dataset_root(task)), "profile": ctx.profile}
+              **ctx.data_key(task), "profile": ctx.profile}
     kw = {} if tc.get("width") is None else {"width": float(tc["width"])}
     if ctx.reusable(run, config, {"name": f"teacher_{arch}", "kwargs": kw}, settings):
         return run

@@ -48,7 +48,7 @@ def uva_student(ctx: Context, spatial_teacher: str | os.PathLike | None, tempora
                             select_metric="metric")
     config = {"stage": "uva_student", "block": block, "distill": distill, "res": res, "mu": mu,
               "spatial_teacher": str(spatial_teacher), "temporal_teacher": str(temporal_teacher),
-              "dataset": str(ctx.dataset_root("fixation")), "profile": ctx.profile}
+              **ctx.data_key("fixation"), "profile": ctx.profile}
     if ctx.reusable(run, config, {"name": "uva_student", "kwargs": {"block": block}}, settings):
         return run
     cache = ctx.cache("fixation", "train", res)
@@ -94,7 +94,7 @@ def uva_st(ctx: Context, student_run: str | os.PathLike | None, *, init: str = "
     settings = ctx.settings(epochs=int(uc["st_epochs"]), batch_size=int(uc["batch"]), lr=float(uc["lr"]),
                             select_metric="metric")
     config = {"stage": "uva_st", "init": init, "block": block, "res": res, "student": str(student_run),
-              "dataset": str(ctx.dataset_root("fixation")), "profile": ctx.profile}
+              **ctx.data_key("fixation"), "profile": ctx.profile}
     if ctx.reusable(run, config, {"name": "uva_st", "kwargs": {"block": block}}, settings):
         return run
     ctx.seed_weights()
