@@ -90,9 +90,12 @@ class Context:
         """The Context of the data seed (the one upstream runs shared by every seed are trained with)."""
         return self if self.seed == self.data_seed else self.with_seed(int(self.data_seed))
 
-    def seeds(self) -> list["Context"]:
-        """One Context per training seed of the profile (``seeds``: how many; the first is this one)."""
-        return [self if k == 0 else self.with_seed(int(self.seed) + k) for k in range(int(self.cfg.get("seeds", 1)))]
+    def seeds(self, section: str | None = None) -> list["Context"]:
+        """One Context per training seed (the first is this one): ``<section>.seeds`` if the profile sets it
+        (e.g. ``skd.seeds``), else the profile's ``seeds``."""
+        n = int((self.cfg.get(section) or {}).get("seeds", self.cfg.get("seeds", 1)) if section else
+                self.cfg.get("seeds", 1))
+        return [self if k == 0 else self.with_seed(int(self.seed) + k) for k in range(n)]
 
     # ---- data -----------------------------------------------------------------------------
     def dataset_root(self, task: str) -> Path:

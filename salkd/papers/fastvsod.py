@@ -156,7 +156,7 @@ def run_ablations(ctx: Context) -> dict[str, pd.DataFrame]:
     fc = ctx.cfg["fastvsod"]
     s1 = fastvsod_stage1(ctx.base())
     t3, fusion, alpha = [], [], []
-    for c in ctx.seeds():
+    for c in ctx.seeds("fastvsod"):
         t3 += [results.row(c, "fastvsod_table3", v, "fastvsod", fastvsod_stage2(c, s1, **kw), task="vsod",
                            seed=c.seed) for v, kw in TABLE3_VARIANTS.items()]
         fusion += [results.row(c, "fastvsod_fig6", f, "fastvsod", fastvsod_stage2(c, s1, fusion=f), task="vsod",

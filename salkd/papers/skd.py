@@ -146,7 +146,7 @@ def run_ablations(ctx: Context) -> dict[str, pd.DataFrame]:
     sc = ctx.cfg["skd"]
     teacher, res = sc["teachers"][0], int(sc["res"])
     t4, mus = [], []
-    for c in ctx.seeds():
+    for c in ctx.seeds("skd"):
         students, st = _pair(c, teacher, res)
         scratch = skd_st(c, None, None, init="scratch", res=res)
         t4 += [results.row(c, "skd_table4", "full", "skd", st, teacher=teacher, seed=c.seed),

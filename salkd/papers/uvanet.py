@@ -146,7 +146,7 @@ def run_ablations(ctx: Context) -> pd.DataFrame:
     teacher, res = uc["teachers"][0], int(uc["res"])
     blocks = set(uc.get("blocks", ["cares", "mb", "mbse"]))
     rows = []
-    for c in ctx.seeds():
+    for c in ctx.seeds("uvanet"):
         for name, block, distill in FIG6_VARIANTS:
             if block not in blocks:
                 continue
