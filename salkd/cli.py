@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", action="append", metavar="TASK=PATH", help="fixation=PATH and/or vsod=PATH")
     t.add_argument("--out", default=None, help="runs root (default runs/)")
     t.add_argument("--arg", action="append", metavar="KEY=VALUE",
-                   help="a stage argument, e.g. res=32, mu=0.3, teacher=salnet, block=mb, fusion=add, fe=test")
+                   help="a stage argument, e.g. res=32, teacher=salnet, block=mb, fusion=add, fe=test (skd_students: mu=0.3)")
     t.add_argument("--seed", type=int, default=None)
     t.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:1")
     t.add_argument("--force", action="store_true", help="retrain complete runs")
@@ -156,6 +156,10 @@ def _cmd_export(a: argparse.Namespace) -> int:
         if a.checkpoint:
             ck = Path(a.checkpoint)
             if ck.is_dir():
+                held = from_run(ck).salkd_spec.get("name")
+                if held != a.model:
+                    raise ValueError(f"{ck} holds a {held!r} model, not {a.model!r}: export {held} (or pass the "
+                                     f"run folder alone: `salkd export {ck} --out ...`)")
                 model = from_run(ck)
             else:
                 load_state_checked(model, read_state_dict(ck), source=str(ck))
@@ -213,9 +217,10 @@ def _expected_errors() -> tuple[type[BaseException], ...]:
     or mismatched run folder), ``salkd.export.ExportError`` and FloatingPointError (training diverged).
     """
     from salkd.export import ExportError
+    from salkd.locks import BusyError
     from salkd.runs import RunError
 
-    return (FileNotFoundError, ValueError, KeyError, RunError, ExportError, FloatingPointError)
+    return (FileNotFoundError, ValueError, KeyError, RunError, ExportError, FloatingPointError, BusyError)
 
 
 def _message(exc: BaseException) -> str:

@@ -22,7 +22,8 @@ import json
 import os
 from typing import Any, Mapping
 
-__all__ = ["PROFILES", "get_profile", "profile_names", "default_profile", "apply_overrides", "parse_value"]
+__all__ = ["PROFILES", "get_profile", "profile_names", "default_profile", "apply_overrides", "parse_value",
+           "check_value"]
 
 _SMOKE: dict[str, Any] = {
     "name": "smoke",
@@ -184,8 +185,38 @@ def apply_overrides(cfg: dict[str, Any], overrides: Mapping[str, Any] | None) ->
             node = node[p]
         if parts[-1] not in node and parts[0] != "data":
             raise KeyError(f"unknown config key {key!r}; known keys here: {sorted(node)}")
-        node[parts[-1]] = parse_value(value) if isinstance(value, str) else value
+        new = parse_value(value) if isinstance(value, str) else value
+        if parts[0] != "data":
+            check_value(key, new, node.get(parts[-1]))
+        node[parts[-1]] = new
     return out
+
+
+#: ranges of keys whose values have a meaning (checked on every override, before any work)
+_RANGES: dict[str, tuple[float, float]] = {"mu": (0.0, 1.0), "alpha": (0.0, 1.0), "lr": (0.0, 10.0),
+                                           "lr1": (0.0, 10.0), "lr2": (0.0, 10.0)}
+_POSITIVE_INTS = {"epochs", "st_epochs", "stage1_epochs", "stage2_epochs", "pretrained_stage1_epochs", "batch",
+                  "seeds", "max_offset", "pretrained_res", "res"}
+
+
+def check_value(key: str, value: Any, current: Any) -> None:
+    """Refuse an override whose type differs from the profile's value, or that is out of range (``mu``
+    and ``alpha`` in [0, 1], learning rates > 0, epochs / batch / seeds >= 1), naming the key."""
+    name = key.split(".")[-1]
+    kinds = {bool: (bool,), int: (int,), float: (int, float), str: (str,), list: (list,), dict: (dict,)}
+    if current is not None and type(current) in kinds:
+        ok = kinds[type(current)]
+        if not isinstance(value, ok) or (isinstance(value, bool) and bool not in ok) or \
+                (type(current) is int and isinstance(value, bool)):
+            raise ValueError(f"--set {key}={value!r}: expected {type(current).__name__} like the profile's "
+                             f"{current!r}, got {type(value).__name__}")
+    if name in _RANGES and isinstance(value, (int, float)) and not isinstance(value, bool):
+        lo, hi = _RANGES[name]
+        if not (lo <= value <= hi) or (name.startswith("lr") and value <= 0):
+            raise ValueError(f"--set {key}={value!r}: must be in {'(' if name.startswith('lr') else '['}{lo:g}, "
+                             f"{hi:g}]")
+    if name in _POSITIVE_INTS and isinstance(value, int) and not isinstance(value, bool) and value < 1:
+        raise ValueError(f"--set {key}={value!r}: must be at least 1")
 
 
 def get_profile(name: str | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from salkd import paths
 from salkd.atomic import write_json
 from salkd.config import get_profile
 from salkd.data.splits import split_dataset
+from salkd.locks import locked
 from salkd.runs import is_complete, read_json
 from salkd.sizes import as_size
 from salkd.train import TrainSettings
@@ -195,8 +196,11 @@ def _synthetic(task: str, spec: Mapping[str, Any], seed: int, progress: bool) ->
     root = paths.data_dir() / name
     if (root / "salkd_synthetic.json").is_file():
         return root
-    return make_dataset(root, kind=task, n_videos=int(spec["n_videos"]), n_frames=int(spec["n_frames"]),
-                        size=(int(h), int(w)), style=str(spec["style"]), seed=seed, progress=progress)
+    with locked(root, wait=True, what="dataset"):  # a second process waits, then finds it made
+        if (root / "salkd_synthetic.json").is_file():
+            return root
+        return make_dataset(root, kind=task, n_videos=int(spec["n_videos"]), n_frames=int(spec["n_frames"]),
+                            size=(int(h), int(w)), style=str(spec["style"]), seed=seed, progress=progress)
 
 
 def val_fn(ctx: Context, task: str, res: Any, output: str | None = None) -> Callable[[torch.nn.Module], dict[str, float]]:

@@ -359,7 +359,16 @@ class Trainer:
                            model=self.model)
 
     def run(self) -> TrainResult:
-        """prepare, then train_epoch / end_epoch until the step budget is spent (or interrupted), then finish."""
+        """prepare, then train_epoch / end_epoch until the step budget is spent (or interrupted), then finish.
+        The run folder is locked meanwhile (a second process on the same run stops with a clear message)."""
+        from salkd.locks import locked
+
+        if distributed_info()[0] != 0:
+            return self._run()
+        with locked(self.run_path, wait=False, what="run folder"):
+            return self._run()
+
+    def _run(self) -> TrainResult:
         done = self.prepare()
         if done is not None:
             return done

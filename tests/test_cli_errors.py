@@ -115,3 +115,27 @@ def test_debug_prints_traceback_from_the_shell(tmp_path):
     debug = subprocess.run(base + ["--debug"], capture_output=True, text=True, timeout=120)
     assert debug.returncode == 1
     assert "Traceback (most recent call last)" in debug.stderr and "RunError" in debug.stderr
+
+
+def test_bad_settings_are_refused_before_any_work(tmp_path, capsys):
+    main = cli.main
+    for args, text in ((["--set", "skd.mu=abc"], "expected float"), (["--set", "skd.lr=-1"], "must be in (0"),
+                       (["--set", "skd.mu=2"], "must be in [0, 1]"), (["--arg", "mu=0.3"], "takes no argument mu")):
+        code = main(["train", "skd_st", "--profile", "smoke", "--out", str(tmp_path / "runs"), *args])
+        err = capsys.readouterr().err
+        assert code == 2 and text in err and "Traceback" not in err, (args, err)
+    assert not (tmp_path / "runs" / "smoke").exists()          # nothing was trained
+
+
+def test_export_refuses_a_run_of_another_model(tmp_path, capsys):
+    main = cli.main
+    from salkd.models import build
+
+    run = tmp_path / "run"
+    run.mkdir()
+    m = build("uva_st")
+    (run / "config.json").write_text(json.dumps({"model": m.salkd_spec, "res": 32}))
+    torch.save({"model": m.state_dict()}, run / "checkpoint.pt")
+    code = main(["export", "skd_st", "--checkpoint", str(run), "--out", str(tmp_path / "m.onnx")])
+    err = capsys.readouterr().err
+    assert code == 2 and "holds a 'uva_st' model, not 'skd_st'" in err and not (tmp_path / "m.onnx").exists()

@@ -163,3 +163,31 @@ def test_two_process_ddp_matches_one_process(tmp_path: Path) -> None:
     b = torch.load(tmp_path / "two" / "checkpoint.pt", weights_only=False)["model"]
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5)
+
+
+def test_a_run_folder_is_trained_by_one_process_at_a_time(tmp_path):
+    """While one process holds a run folder, a second fit of the same run stops with a clear message."""
+    import multiprocessing as mp
+
+    from salkd.locks import BusyError, locked
+
+    run = tmp_path / "run"
+    ready, release = mp.Event(), mp.Event()
+
+    def hold() -> None:
+        with locked(run, wait=False, what="run folder"):
+            ready.set()
+            release.wait(30)
+
+    p = mp.get_context("fork").Process(target=hold)
+    p.start()
+    try:
+        assert ready.wait(30)
+        with pytest.raises(BusyError, match=r"in use by another salkd process \(pid \d+\)"):
+            with locked(run, wait=False, what="run folder"):
+                pass
+    finally:
+        release.set()
+        p.join(30)
+    with locked(run, wait=False):   # free again once the holder is gone
+        pass

@@ -15,7 +15,7 @@ from typing import Any
 from salkd.context import Context
 from salkd.papers import fastvsod, skd, teachers, uvanet
 
-__all__ = ["PAPERS", "STAGES", "run_stage", "prepare_data"]
+__all__ = ["PAPERS", "STAGES", "run_stage", "check_stage_args", "prepare_data"]
 
 PAPERS: dict[str, ModuleType] = {"skd": skd, "uvanet": uvanet, "fastvsod": fastvsod}
 
@@ -54,8 +54,30 @@ STAGES: dict[str, Any] = {
 }
 
 
-def run_stage(ctx: Context, stage: str, **kw: Any) -> Any:
-    """Run ``stage`` with its upstream runs made (or reused) first: how ``salkd train STAGE`` works."""
+#: the function behind each stage (its keyword arguments are what ``--arg`` may set)
+_STAGE_FUNCS = {"skd_students": skd.skd_students, "skd_st": skd.skd_st, "uva_student": uvanet.uva_student,
+                "uva_st": uvanet.uva_st, "fastvsod_stage1": fastvsod.fastvsod_stage1,
+                "fastvsod_stage2": fastvsod.fastvsod_stage2}
+
+
+def check_stage_args(stage: str, kw: dict[str, Any]) -> None:
+    """Refuse ``--arg`` names the stage does not take, before any work (naming the stage's arguments)."""
+    import inspect
+
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+    fn = _STAGE_FUNCS.get(stage)
+    allowed = set() if fn is None else {p.name for p in inspect.signature(fn).parameters.values()
+                                        if p.kind is inspect.Parameter.KEYWORD_ONLY or p.name in ("name", "backbone")}
+    if stage in ("skd_students", "skd_st", "uva_student", "uva_st"):
+        allowed.add("teacher")
+    bad = sorted(set(kw) - allowed)
+    if bad:
+        raise ValueError(f"stage {stage!r} takes no argument {', '.join(bad)}: --arg accepts "
+                         f"{', '.join(sorted(allowed)) or 'none'} (profile settings go with --set, e.g. --set skd.mu=0.3)")
+
+
+def run_stage(ctx: Context, stage: str, **kw: Any) -> Any:
+    """Run ``stage`` with its upstream runs made (or reused) first: how ``salkd train STAGE`` works."""
+    check_stage_args(stage, kw)
     return STAGES[stage](ctx, **kw)
