@@ -72,9 +72,12 @@ class Context:
         return Path(self.runs) if self.runs is not None else paths.runs_dir()
 
     def figures_dir(self) -> Path:
-        """Where the report writes: ``figures/`` for ``quick`` (:func:`salkd.paths.figures_dir`), else
-        ``<runs root>/<profile>/figures`` (the runs root of this Context, so ``OUT`` is honoured)."""
-        return paths.figures_dir(self.profile) if self.profile == "quick" else self.runs_root / self.profile / "figures"
+        """Where the report writes: ``<runs root>/<profile>/figures`` when a runs root was given (``--out``,
+        ``OUT``: everything a run writes stays under it), else :func:`salkd.paths.figures_dir` (the
+        committed ``figures/`` for ``quick``, ``runs/<profile>/figures`` for the others)."""
+        if self.runs is not None:
+            return self.runs_root / self.profile / "figures"
+        return paths.figures_dir(self.profile)
 
     def run_dir(self, stage: str, name: str) -> Path:
         """``<runs>/<profile>/<stage>/<name>`` (``<name>-seed<k>`` for another training seed)."""

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 from salkd import paths
-from salkd.atomic import write_json
+from salkd.atomic import write_json, write_text
 
 __all__ = ["reproduce", "notebook_paths", "select", "notebook_key", "Outcome"]
 
@@ -125,6 +125,26 @@ def _summary(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
+def _write_timings(path: Path, outcomes: list[Outcome]) -> None:
+    """The notebook time table of this call as CSV (notebook, status, seconds, CPU, threads, finished)."""
+    import csv
+    import io
+
+    import torch
+
+    from salkd.bench.machine import cpu_info
+
+    info = cpu_info()
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["notebook", "status", "seconds", "cpu", "cpus", "torch_threads", "finished"])
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    for o in outcomes:
+        w.writerow([o.name, o.status, f"{o.seconds:.1f}", info.get("model"), info.get("cpus"),
+                    torch.get_num_threads(), stamp])
+    write_text(path, buf.getvalue())
+
+
 def reproduce(profile: str | None = "quick", *, data_fixation: str | os.PathLike | None = None,
               data_vsod: str | os.PathLike | None = None, out: str | os.PathLike | None = None,
               only: Iterable[str] | None = None, force: bool = False, retrain: bool = False,
@@ -202,6 +222,7 @@ def reproduce(profile: str | None = "quick", *, data_fixation: str | os.PathLike
         results.append(Outcome(name, "ran", secs, dest / nb.name))
         print(f"[{i + 1}/{len(todo)}] {name}: done in {secs:.1f} s", flush=True)
     print(_summary(results), flush=True)
+    _write_timings(runs_root / profile / "timings.csv", results)
     return code
 
 

@@ -172,3 +172,11 @@ def test_training_seeds_share_the_data_and_the_teachers(tmp_path: Path) -> None:
     assert b.run_dir("skd_st", "x").name == "x-seed1" and a.run_dir("skd_st", "x").name == "x"
     assert a.dataset_root("fixation") == b.dataset_root("fixation")      # same synthetic data
     assert a.settings().seed == 0 and b.settings().seed == 1              # different training
+
+
+def test_everything_a_run_writes_stays_under_its_out_folder(tmp_path: Path, monkeypatch) -> None:
+    from salkd import paths
+
+    monkeypatch.delenv("SALKD_FIGURES", raising=False)
+    assert Context(profile="quick", runs=tmp_path / "x").figures_dir() == tmp_path / "x" / "quick" / "figures"
+    assert Context(profile="quick").figures_dir() == paths.figures_dir("quick")    # make reproduce: figures/
