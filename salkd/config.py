@@ -40,7 +40,9 @@ _SMOKE: dict[str, Any] = {
         "split": {"train": 0.67, "val": 0.33},
     },
     "teacher": {"res": [64, 64], "width": 0.25, "epochs": 2, "batch": 8, "lr": 1e-3,
-                "spatial": ["dva"], "temporal": "tsnet"},
+                "spatial": ["dva"], "temporal": "tsnet",
+                # arch -> a salkd run folder or a state-dict file of that teacher: distil from it, no training
+                "checkpoints": {}},
     "skd": {"res": 32, "resolutions": [32], "epochs": 4, "st_epochs": 4, "batch": 8, "lr": 1e-3,
             "mu": 0.5, "mu_sweep": [0.0, 0.5], "teachers": ["dva"]},
     "uvanet": {"res": 32, "resolutions": [32], "epochs": 4, "st_epochs": 4, "batch": 8, "lr": 5e-4,
@@ -49,7 +51,9 @@ _SMOKE: dict[str, Any] = {
                  "batch": 4, "lr1": 1e-3, "lr2": 1e-4, "alpha": 0.7, "alpha_sweep": [0.7],
                  "fusions": ["attention", "add"], "max_offset": 3,
                  # extra rows with a published backbone (["csnet"]: CSNet's weights, frozen) at its own size
-                 "pretrained_backbones": [], "pretrained_res": 64, "pretrained_stage1_epochs": 1},
+                 "pretrained_backbones": [], "pretrained_res": 64, "pretrained_stage1_epochs": 1,
+                 # a torchvision-layout ImageNet state_dict for the ResNet backbone (None: from scratch)
+                 "pretrained": None},
     "eval": {"max_frames_per_video": 4},
     "bench": {"quick": True, "res": [32, 64], "batch": [1, 16], "models": ["skd_st", "uva_st"]},
     # reference rows scored beside the students: published teachers (salkd.models.pretrained) and fixed
@@ -71,7 +75,7 @@ _QUICK: dict[str, Any] = {
     # width 0.5 at 96x96: 25-40 s an epoch (DVA, SalNet) and ~11 s (SSNet, TSNet) on 2 cores for 672 frames;
     # the teachers reach test NSS 2.8-4.0 in 3 epochs. width None (each teacher's CPU default) is faster.
     "teacher": {"res": [96, 96], "width": 0.5, "epochs": 3, "batch": 16, "lr": 1e-3,
-                "spatial": ["dva", "salnet", "ssnet"], "temporal": "tsnet"},
+                "spatial": ["dva", "salnet", "ssnet"], "temporal": "tsnet", "checkpoints": {}},
     # skd: Adam, lr 1e-3, batch 128 (skd Sec. IV-A); mu = 0.5 (skd Sec. IV-C)
     # Sizes below are set from training speeds measured on a 2-core CPU (64x64, fp32):
     # skd_spatial 194, skd_temporal 160, skd_st 102, uva_student 17, uva_st 30 frames/s.
@@ -89,7 +93,8 @@ _QUICK: dict[str, Any] = {
     "fastvsod": {"res": 64, "backbone": "resnet18", "width": 0.5, "stage1_epochs": 4, "stage2_epochs": 1,
                  "batch": 8, "lr1": 1e-3, "lr2": 1e-3, "alpha": 0.7, "alpha_sweep": [0.1, 0.5, 0.7, 0.9],
                  "fusions": ["attention", "add", "concat", "multiply"], "max_offset": 3,
-                 "pretrained_backbones": [], "pretrained_res": 224, "pretrained_stage1_epochs": 2},
+                 "pretrained_backbones": [], "pretrained_res": 224, "pretrained_stage1_epochs": 2,
+                 "pretrained": None},
     "eval": {"max_frames_per_video": None},
     "bench": {"quick": True, "res": [32, 64, 128], "batch": [1, 64],
               "models": ["skd_st", "uva_st", "fastvsod[backbone=resnet18]"]},

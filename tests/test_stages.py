@@ -180,3 +180,45 @@ def test_everything_a_run_writes_stays_under_its_out_folder(tmp_path: Path, monk
     monkeypatch.delenv("SALKD_FIGURES", raising=False)
     assert Context(profile="quick", runs=tmp_path / "x").figures_dir() == tmp_path / "x" / "quick" / "figures"
     assert Context(profile="quick").figures_dir() == paths.figures_dir("quick")    # make reproduce: figures/
+
+
+def test_fastvsod_starts_from_a_torchvision_layout_backbone(tmp_path: Path) -> None:
+    import torch
+
+    from salkd.models.resnet import resnet
+
+    torch.manual_seed(1)
+    path = tmp_path / "resnet18-imagenet.pth"
+    torch.save(resnet("resnet18", 0.25).state_dict(), path)      # torchvision's key layout
+    ctx = Context(profile="smoke", runs=tmp_path / "runs", progress=False,
+                  overrides={"fastvsod.pretrained": str(path)})
+    s1 = fastvsod_stage1(ctx)
+    assert read_json(s1 / "config.json")["model"]["kwargs"]["pretrained_path"] == str(path) and is_complete(s1)
+    bad = Context(profile="smoke", runs=tmp_path / "runs2", progress=False,
+                  overrides={"fastvsod.pretrained": str(tmp_path / "missing.pth")})
+    with pytest.raises(FileNotFoundError, match="missing.pth does not exist"):
+        fastvsod_stage1(bad)
+
+
+def test_students_distil_from_an_external_teacher_checkpoint(tmp_path: Path) -> None:
+    import torch
+
+    from salkd.models import build
+
+    torch.manual_seed(2)
+    sd = build("teacher_dva", width=0.25).state_dict()
+    path = tmp_path / "my-dva.pth"
+    torch.save(sd, path)
+    ctx = Context(profile="smoke", runs=tmp_path / "runs", progress=False,
+                  overrides={"teacher.checkpoints": {"dva": str(path)}})
+    run = train_teacher(ctx, "dva")
+    assert run.name == "dva-fixation-external" and is_complete(run)
+    saved = torch.load(run / "checkpoint.pt")["model"]
+    assert all(torch.equal(saved[k], v) for k, v in sd.items())          # the user's weights, unchanged
+    maps = teacher_knowledge(ctx, run, 32)
+    assert all(m.shape[1:] == (32, 32) for m in maps.values())
+    torch.save(build("teacher_salnet", width=0.25).state_dict(), tmp_path / "wrong.pth")
+    bad = Context(profile="smoke", runs=tmp_path / "runs3", progress=False,
+                  overrides={"teacher.checkpoints": {"dva": str(tmp_path / "wrong.pth")}})
+    with pytest.raises(ValueError):
+        train_teacher(bad, "dva")

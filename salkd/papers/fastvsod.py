@@ -46,6 +46,14 @@ def fastvsod_stage1(ctx: Context, name: str | None = None, backbone: str | None 
     kw = {"backbone": backbone, "width": float(fc["width"]), "fusion": "attention"}
     if published:
         kw["freeze_backbone"] = True
+    elif fc.get("pretrained"):  # an ImageNet ResNet in torchvision's layout (the paper fine-tunes one)
+        from salkd.context import profile_path
+
+        path = profile_path(fc["pretrained"])
+        if not path.is_file():
+            raise FileNotFoundError(f"fastvsod.pretrained = {fc['pretrained']!r}: {path} does not exist; save "
+                                    f"torchvision's resnet50(weights='IMAGENET1K_V2').state_dict() there")
+        kw["pretrained_path"] = str(path)
     if ctx.reusable(run, config, {"name": "fastvsod", "kwargs": kw}, settings):
         return run
     ds = FrameDataset(ctx.cache("vsod", "train", res), label="mask", augment=True, seed=int(ctx.seed))

@@ -105,6 +105,8 @@ def train_teacher(ctx: Context, arch: str, task: str = "fixation", name: str | N
     if is_pretrained(arch):  # a published teacher (CSNet, TinyHD): its released weights, nothing to train
         return pretrained_run(ctx, arch, task)
     tc = ctx.cfg["teacher"]
+    if (tc.get("checkpoints") or {}).get(arch):  # the user's own teacher weights: distil from them
+        return _external_teacher(ctx, arch, task, tc["checkpoints"][arch])
     res = as_size(tc["res"])
     run = ctx.run_dir("teachers", name or f"{arch}-{task}")
     settings = ctx.settings(epochs=int(tc["epochs"]), batch_size=int(tc["batch"]), lr=float(tc["lr"]),
@@ -120,6 +122,37 @@ def train_teacher(ctx: Context, arch: str, task: str = "fixation", name: str | N
     model = ctx.build(f"teacher_{arch}", **kw)
     fit(model, _teacher_loss(task), ds, run, settings, val_fn=val_fn(ctx, task, res), config=config,
         force=ctx.force, desc=f"teacher {arch}")
+    return run
+
+
+def _external_teacher(ctx: Context, arch: str, task: str, src: str) -> Path:
+    """A teacher given as ``teacher.checkpoints.<arch>``: a complete salkd run folder is used as it is; a
+    state-dict file (of ``teacher_<arch>`` at the profile's teacher width) becomes a run folder whose
+    checkpoint is that file's weights, checked key by key against the architecture."""
+    import torch
+
+    from salkd.atomic import write_json
+    from salkd.context import profile_path
+    from salkd.models import build, load_state_checked, read_state_dict
+
+    path = profile_path(src)
+    if path.is_dir():
+        if not is_complete(path):
+            raise FileNotFoundError(f"teacher.checkpoints.{arch} = {path}: not a complete salkd run folder")
+        return path
+    if not path.is_file():
+        raise FileNotFoundError(f"teacher.checkpoints.{arch} = {path} does not exist")
+    tc = ctx.cfg["teacher"]
+    kw = {} if tc.get("width") is None else {"width": float(tc["width"])}
+    model = build(f"teacher_{arch}", **kw)
+    load_state_checked(model, read_state_dict(path), source=str(path))   # refuses another architecture
+    run = ctx.run_dir("teachers", f"{arch}-{task}-external")
+    config = {"stage": "teachers", "arch": arch, "task": task, "res": list(as_size(tc["res"])), "external": str(path),
+              "profile": ctx.profile, "model": model.salkd_spec}
+    run.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": model.state_dict()}, run / "checkpoint.pt")
+    write_json(run / "config.json", config)
+    write_json(run / "metrics.json", {"external": str(path), "trained_here": False})
     return run
 
 
