@@ -208,13 +208,11 @@ def check_value(key: str, value: Any, current: Any) -> None:
     """Refuse an override whose type differs from the profile's value, or that is out of range (``mu``
     and ``alpha`` in [0, 1], learning rates > 0, epochs / batch / seeds >= 1), naming the key."""
     name = key.split(".")[-1]
+    # accepted types per the profile's type (bool is an int in Python, so types are compared exactly)
     kinds = {bool: (bool,), int: (int,), float: (int, float), str: (str,), list: (list,), dict: (dict,)}
-    if current is not None and type(current) in kinds:
-        ok = kinds[type(current)]
-        if not isinstance(value, ok) or (isinstance(value, bool) and bool not in ok) or \
-                (type(current) is int and isinstance(value, bool)):
-            raise ValueError(f"--set {key}={value!r}: expected {type(current).__name__} like the profile's "
-                             f"{current!r}, got {type(value).__name__}")
+    if current is not None and type(current) in kinds and type(value) not in kinds[type(current)]:
+        raise ValueError(f"--set {key}={value!r}: expected {type(current).__name__} like the profile's "
+                         f"{current!r}, got {type(value).__name__}")
     if name in _RANGES and isinstance(value, (int, float)) and not isinstance(value, bool):
         lo, hi = _RANGES[name]
         if not (lo <= value <= hi) or (name.startswith("lr") and value <= 0):

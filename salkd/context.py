@@ -97,8 +97,7 @@ class Context:
     def seeds(self, section: str | None = None) -> list["Context"]:
         """One Context per training seed (the first is this one): ``<section>.seeds`` if the profile sets it
         (e.g. ``skd.seeds``), else the profile's ``seeds``."""
-        n = int((self.cfg.get(section) or {}).get("seeds", self.cfg.get("seeds", 1)) if section else
-                self.cfg.get("seeds", 1))
+        n = int((self.cfg.get(section) or {}).get("seeds", self.cfg.get("seeds", 1)))
         return [self if k == 0 else self.with_seed(int(self.seed) + k) for k in range(n)]
 
     # ---- data -----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ must beat.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -38,15 +39,30 @@ def is_pretrained(arch: str) -> bool:
 
 
 def weights_sha256(name: str) -> tuple[Path, str]:
-    """The weights file salkd loads for ``name`` and its SHA256 (the run's identity)."""
+    """The weights file salkd loads for ``name`` and its SHA256 (the run's identity), hashed once per
+    file version (path, size, modification time) in this process."""
     from salkd.models.pretrained import _resolve
 
     path = _resolve(name, None)
+    st = path.stat()
+    return path, _sha256(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
-    return path, h.hexdigest()
+    return h.hexdigest()
+
+
+def _input_size(arch: str) -> tuple[int, int]:
+    """The input size of a published teacher, without loading its weights."""
+    from salkd.models.pretrained.csnet import CSNet
+    from salkd.models.pretrained.tinyhd import TinyHD
+
+    return tuple((CSNet if arch.startswith("csnet") else TinyHD).input_size)
 
 
 def pretrained_run(ctx: Any, arch: str, task: str) -> Path:
@@ -55,13 +71,13 @@ def pretrained_run(ctx: Any, arch: str, task: str) -> Path:
     from salkd.models import pretrained
 
     path, sha = weights_sha256(arch)
-    model = pretrained.load(arch, path)
     run = ctx.run_dir("teachers", f"{arch}-{task}")
     config = {"stage": "teachers", "arch": arch, "task": task, "pretrained": arch, "weights": str(path),
-              "sha256": sha, "res": list(model.input_size), "profile": ctx.profile,
+              "sha256": sha, "res": list(_input_size(arch)), "profile": ctx.profile,
               "model": {"name": f"pretrained:{arch}", "kwargs": {}}}
     if is_complete(run) and config_matches(run, config) and not ctx.force:
         return run
+    pretrained.load(arch, path)  # a corrupt or mismatched weights file fails here, with its name
     run.mkdir(parents=True, exist_ok=True)
     write_json(run / "config.json", config)
     write_json(run / "env.json", environment("cpu"))
@@ -135,12 +151,15 @@ def source_maps(ctx: Any, arch: str, task: str, split: str) -> dict[str, np.ndar
     for s in tqdm(todo, desc=f"{arch} maps", disable=not ctx.progress or not todo, unit="video"):
         vid = full[s]
         save_npy(base / f"{s.replace('/', '__')}.npy", _video_maps(model, [vid.read_frame(t) for t in range(len(vid))]))
+    loaded: dict[str, tuple[np.ndarray, dict[str, int]]] = {}  # each source once (memory-mapped)
     out: dict[str, np.ndarray] = {}
     for v in ds.videos:
-        src = full[source_video(v.name)]
-        arr = np.load(base / f"{src.name.replace('/', '__')}.npy")
-        index = {str(p): i for i, p in enumerate(src.frames)}
-        out[v.name] = arr[[index[str(p)] for p in v.frames]]
+        s = source_video(v.name)
+        if s not in loaded:
+            loaded[s] = (np.load(base / f"{s.replace('/', '__')}.npy", mmap_mode="r"),
+                         {str(p): i for i, p in enumerate(full[s].frames)})
+        arr, index = loaded[s]
+        out[v.name] = np.asarray(arr[[index[str(p)] for p in v.frames]])
     return out
 
 
