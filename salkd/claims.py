@@ -3,7 +3,10 @@
 A claim row: paper, source (table / figure), the claim, the metric, the paper's value, ours, the margin
 (positive = the claimed direction), the noise, the data ours was measured on, the verdict
 (:mod:`salkd.verdicts`) and a note. Each paper's ``claims(ctx)`` (``salkd.papers.<paper>``) builds its
-rows with :func:`better_claim` / :func:`best_claim` / :func:`claim_row`.
+rows with :func:`better_claim` / :func:`best_claim` / :func:`claim_row`, or, from
+:class:`salkd.results.Summary` objects they picked themselves, with :func:`compare_claim` ("A beats B"),
+:func:`best_of_claim` ("X is the best / lowest of these") and :func:`spread_claim` ("these settings are
+within a tolerance of each other").
 """
 from __future__ import annotations
 
@@ -15,10 +18,12 @@ import pandas as pd
 
 from salkd import results, tables
 from salkd.atomic import write_text
+from salkd.results import Summary
 from salkd.verdicts import (LOWER_BETTER, NO_ERRORBAR_REL, NOT_MEASURED, VERDICTS, cap, diff_noise, verdict_best,
                             verdict_better, verdict_not_worse)
 
-__all__ = ["claim_row", "better_claim", "best_claim", "variants", "write_claims"]
+__all__ = ["claim_row", "missing_claim", "compare_claim", "better_claim", "best_of_claim", "best_claim",
+           "spread_claim", "variants", "write_claims"]
 
 
 def claim_row(paper: str, ref: str, claim: str, metric: str, paper_value: Any, ours: Any, margin: Any, noise: Any,
@@ -29,25 +34,94 @@ def claim_row(paper: str, ref: str, claim: str, metric: str, paper_value: Any, o
             "central": central}
 
 
-def better_claim(ctx: Any, paper: str, ref: str, claim: str, df: pd.DataFrame | None, metric: str,
-                  a: Mapping[str, Any], b: Mapping[str, Any], pa: float | None, pb: float | None, task: str,
-                  experiment: str, not_worse: bool = False) -> dict[str, Any]:
-    higher = metric not in LOWER_BETTER
-    pv = f"{pa:.3f} vs {pb:.3f}" if pa is not None and pb is not None else None
-    if df is None:
-        return claim_row(paper, ref, claim, metric, pv, None, None, None, "—", NOT_MEASURED,
-                      f"experiment {experiment!r} not run ({results.MAKER.get(experiment, 'the notebook that runs it')})")
-    sa, sb = results.summarize(ctx, df, metric, **a), results.summarize(ctx, df, metric, **b)
+def missing_claim(paper: str, ref: str, claim: str, metric: str, paper_value: Any, note: str,
+                  data: str = "—") -> dict[str, Any]:
+    """A claim with no number of ours: ``not measured`` and why (``note``)."""
+    return claim_row(paper, ref, claim, metric, paper_value, None, None, None, data, NOT_MEASURED, note)
+
+
+def _not_run(experiment: str) -> str:
+    return f"experiment {experiment!r} not run ({results.MAKER.get(experiment, 'the notebook that runs it')})"
+
+
+def compare_claim(ctx: Any, paper: str, ref: str, claim: str, metric: str, sa: Summary | None, sb: Summary | None,
+                  paper_value: Any, task: str, *, not_worse: bool = False, missing: str = "") -> dict[str, Any]:
+    """Claim "A beats B" (or "A is as good as B", ``not_worse``) from the two :class:`Summary` objects:
+    margin = A - B in the metric's better direction, noise = :func:`salkd.verdicts.diff_noise`, the verdict
+    capped by what the data can carry. ``missing``: the note when either side is None."""
     if sa is None or sb is None:
-        missing = a if sa is None else b
-        return claim_row(paper, ref, claim, metric, pv, None, None, None, results.data_desc(ctx, task), NOT_MEASURED,
-                      f"no result for {dict(missing)}")
+        return missing_claim(paper, ref, claim, metric, paper_value, missing or "no result of ours",
+                             results.data_desc(ctx, task))
+    higher = metric not in LOWER_BETTER
     margin = (sa.value - sb.value) * (1 if higher else -1)
     noise = diff_noise(sa, sb, metric)
     v = verdict_not_worse(margin, noise) if not_worse else verdict_better(margin, noise)
     v, note = _capped(v, sa, sb)
-    return claim_row(paper, ref, claim, metric, pv, f"{sa.value:.3f} vs {sb.value:.3f}", margin, noise,
+    return claim_row(paper, ref, claim, metric, paper_value, f"{sa.value:.3f} vs {sb.value:.3f}", margin, noise,
                      results.data_desc(ctx, task), v, note)
+
+
+def better_claim(ctx: Any, paper: str, ref: str, claim: str, df: pd.DataFrame | None, metric: str,
+                  a: Mapping[str, Any], b: Mapping[str, Any], pa: float | None, pb: float | None, task: str,
+                  experiment: str, not_worse: bool = False) -> dict[str, Any]:
+    """Claim "the rows matching ``a`` beat the rows matching ``b``" on one results table (``pa``, ``pb``:
+    the paper's values)."""
+    pv = f"{pa:.3f} vs {pb:.3f}" if pa is not None and pb is not None else None
+    if df is None:
+        return missing_claim(paper, ref, claim, metric, pv, _not_run(experiment))
+    sa, sb = results.summarize(ctx, df, metric, **a), results.summarize(ctx, df, metric, **b)
+    return compare_claim(ctx, paper, ref, claim, metric, sa, sb, pv, task, not_worse=not_worse,
+                         missing=f"no result for {dict(a if sa is None else b)}")
+
+
+def best_of_claim(ctx: Any, paper: str, ref: str, claim: str, sums: Mapping[str, Summary | None], claimed: str,
+                  metric: str, task: str, paper_value: Any, *, lowest: bool = False,
+                  what: str = "setting") -> dict[str, Any]:
+    """Claim "``claimed`` is the best (``lowest``: the worst) of the settings in ``sums``" (labels ->
+    summaries; None = not run). The margin is over the best (lowest) other setting, the rival; the noise
+    that of the difference with the rival."""
+    got = {k: s for k, s in sums.items() if s is not None}
+    if claimed not in got:
+        return missing_claim(paper, ref, claim, metric, paper_value,
+                             f"{claimed} not run here ({what}s run: {', '.join(got) or 'none'})",
+                             results.data_desc(ctx, task) if got else "—")
+    if len(got) < 2:
+        return missing_claim(paper, ref, claim, metric, paper_value, f"only one {what} run ({claimed})",
+                             results.data_desc(ctx, task))
+    higher = (metric not in LOWER_BETTER) != lowest
+    vals = {k: s.value for k, s in got.items()}
+    others = {k: v for k, v in vals.items() if k != claimed}
+    rival = max(others, key=lambda k: others[k] if higher else -others[k])
+    noise = diff_noise(got[claimed], got[rival], metric)
+    v, margin = verdict_best(vals, claimed, noise, higher)
+    v, noise_note = _capped(v, got[claimed], got[rival])
+    top = max(vals, key=lambda k: vals[k] if higher else -vals[k])
+    word = "lowest" if lowest else "best"
+    return claim_row(paper, ref, claim, metric, paper_value, ", ".join(f"{k}: {vals[k]:.3f}" for k in vals), margin,
+                     noise, results.data_desc(ctx, task), v,
+                     f"{word} {what} here = {top}; margin of {claimed} over the {word} other {what} ({rival}); "
+                     f"{noise_note}")
+
+
+def spread_claim(ctx: Any, paper: str, ref: str, claim: str, sums: Mapping[str, Summary | None], tol: float,
+                 metric: str, task: str, paper_value: Any, *, what: str = "setting") -> dict[str, Any]:
+    """Claim "every setting in ``sums`` is within ``tol`` (absolute, in the metric) of the best of them":
+    margin = tol - (best - worst), so it holds when the spread is smaller than ``tol`` by more than the
+    noise of the best-minus-worst difference, and fails when it is larger by more than that noise."""
+    got = {k: s for k, s in sums.items() if s is not None}
+    if len(got) < 2:
+        return missing_claim(paper, ref, claim, metric, paper_value,
+                             f"fewer than two {what}s in the range run ({', '.join(got) or 'none'})",
+                             results.data_desc(ctx, task) if got else "—")
+    sign = 1.0 if metric not in LOWER_BETTER else -1.0
+    best = max(got, key=lambda k: sign * got[k].value)
+    worst = min(got, key=lambda k: sign * got[k].value)
+    spread = sign * (got[best].value - got[worst].value)
+    noise = diff_noise(got[best], got[worst], metric)
+    v, note = _capped(verdict_better(tol - spread, noise), got[best], got[worst])
+    return claim_row(paper, ref, claim, metric, paper_value, ", ".join(f"{k}: {s.value:.3f}" for k, s in got.items()),
+                     tol - spread, noise, results.data_desc(ctx, task), v,
+                     f"margin = tolerance {tol:.3f} - spread {spread:.3f} (best {best}, worst {worst}); {note}")
 
 
 def _capped(verdict: str, *sums: Any) -> tuple[str, str]:
@@ -72,31 +146,13 @@ def _capped(verdict: str, *sums: Any) -> tuple[str, str]:
 
 def best_claim(ctx: Any, paper: str, ref: str, claim: str, df: pd.DataFrame | None, col: str, claimed: float,
                 metric: str, task: str, experiment: str, paper_value: str) -> dict[str, Any]:
+    """Claim "``col`` = ``claimed`` is the best value of the sweep in ``df``" (:func:`best_of_claim`)."""
     if df is None or col not in df.columns:
-        return claim_row(paper, ref, claim, metric, paper_value, None, None, None, "—", NOT_MEASURED,
-                      f"experiment {experiment!r} not run ({results.MAKER.get(experiment, 'the notebook that runs it')})")
+        return missing_claim(paper, ref, claim, metric, paper_value, _not_run(experiment))
     xs = sorted(pd.to_numeric(results.overall(df)[col], errors="coerce").dropna().unique())
-    sums = {round(float(x), 6): results.summarize(ctx, df, metric, **{col: float(x)}) for x in xs}
-    sums = {k: s for k, s in sums.items() if s is not None}
-    vals = {k: s.value for k, s in sums.items()}
-    key = round(float(claimed), 6)
-    if key not in sums:
-        return claim_row(paper, ref, claim, metric, paper_value, None, None, None, results.data_desc(ctx, task), NOT_MEASURED,
-                      f"{col} = {claimed} not in the sweep {list(vals)}")
-    higher = metric not in LOWER_BETTER
-    others = {k: v for k, v in vals.items() if k != key}
-    if not others:
-        return claim_row(paper, ref, claim, metric, paper_value, None, None, None, results.data_desc(ctx, task), NOT_MEASURED,
-                      "only one setting run")
-    rival = max(others, key=lambda k: others[k] if higher else -others[k])
-    noise = diff_noise(sums[key], sums[rival], metric)
-    v, margin = verdict_best(vals, key, noise, higher)
-    v, noise_note = _capped(v, sums[key], sums[rival])
-    best = max(vals, key=lambda k: vals[k] if higher else -vals[k])
-    ours = ", ".join(f"{k:g}: {vals[k]:.3f}" for k in vals)
-    return claim_row(paper, ref, claim, metric, paper_value, ours, margin, noise, results.data_desc(ctx, task), v,
-                     f"best {col} here = {best:g}; margin of {col} = {claimed:g} over the best other setting "
-                     f"({col} {rival:g}); {noise_note}")
+    sums = {f"{col} = {float(x):g}": results.summarize(ctx, df, metric, **{col: float(x)}) for x in xs}
+    return best_of_claim(ctx, paper, ref, claim, sums, f"{col} = {float(claimed):g}", metric, task, paper_value,
+                         what=col)
 
 
 def variants(df: pd.DataFrame | None) -> list[str]:

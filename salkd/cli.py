@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 __all__ = ["main", "build_parser"]
 
@@ -18,6 +20,17 @@ def _kv(items: list[str] | None, what: str) -> dict[str, str]:
         k, v = it.split("=", 1)
         out[k.strip()] = v
     return out
+
+
+def _positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (argparse names the option in its error)."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return n
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,9 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--only", nargs="+", default=None, metavar="NAME", help="run only these notebooks (e.g. 00_data)")
     r.add_argument("--keep-going", action="store_true",
                    help="build the other tables and figures past a failed one (listed in CLAIMS.md) instead of stopping")
+    r.add_argument("--refresh-figures", action="store_true",
+                   help="quick only: rewrite the committed figures/ (make reproduce does); "
+                        "default: runs/<profile>/figures")
     r.add_argument("--force", action="store_true", help="rerun notebooks even when their stamps are current")
     r.add_argument("--retrain", action="store_true", help="also retrain complete runs (RETRAIN=True in every notebook)")
     r.add_argument("--timeout", type=int, default=3600, help="per-cell timeout in seconds (default 3600)")
+    r.add_argument("--dry-run", action="store_true",
+                   help="the profile's models and resolutions for 1-2 steps per stage on tiny synthetic data, on CPU, "
+                        "plus one stage under torchrun (2 processes); checks every table and CLAIMS.md "
+                        "(salkd.dryrun; --out default runs/dry-run)")
 
     s = sub.add_parser("synth", help="write a synthetic dataset", parents=[common])
     s.add_argument("root", help="output folder")
@@ -77,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--max-frames", type=int, default=None, help="frames per video (evenly spaced)")
     e.add_argument("--csv", default=None, help="also write the table here")
 
-    b = sub.add_parser("bench", help="benchmarks: metrics | models (options after the name)", parents=[common])
-    b.add_argument("name", choices=["metrics", "models"])
+    b = sub.add_parser("bench", help="benchmarks: metrics | models | plan (options after the name)", parents=[common])
+    b.add_argument("name", choices=["metrics", "models", "plan"])
     b.add_argument("rest", nargs=argparse.REMAINDER)
 
     x = sub.add_parser("export", help="export a model to ONNX and check it against PyTorch", parents=[common])
@@ -94,10 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="run a trained student on a video file or a frame folder", parents=[common])
     pr.add_argument("source", help="a video file (any OpenCV-readable format) or a folder of frames")
     pr.add_argument("--run", required=True, help="the run folder of a trained model")
-    pr.add_argument("--res", type=int, default=None, help="input resolution (default: the run's)")
+    pr.add_argument("--res", type=_positive_int, default=None, help="input resolution (default: the run's)")
     pr.add_argument("--out", required=True, help="the overlay video to write (.mp4)")
     pr.add_argument("--device", default="auto")
-    pr.add_argument("--batch", type=int, default=32)
+    pr.add_argument("--batch", type=_positive_int, default=32, help="frames per forward pass (default 32)")
     return p
 
 
@@ -178,9 +198,15 @@ def _run(a: argparse.Namespace) -> int:
         from salkd.reproduce import reproduce
 
         d = _data_map(a.data)
+        if a.dry_run:
+            from salkd.dryrun import dry_run
+
+            if d or a.only:
+                raise ValueError("--dry-run runs every notebook on its own tiny synthetic data: drop --data / --only")
+            return dry_run(a.profile, a.out, timeout=a.timeout)
         return int(reproduce(a.profile, data_fixation=d.get("fixation"), data_vsod=d.get("vsod"), out=a.out,
                              only=a.only, force=a.force, retrain=a.retrain, timeout=a.timeout,
-                             keep_going=a.keep_going) or 0)
+                             keep_going=a.keep_going, refresh_figures=a.refresh_figures) or 0)
     if a.cmd == "synth":
         from salkd.data.synthetic import make_dataset
 
@@ -229,23 +255,81 @@ def _message(exc: BaseException) -> str:
     return " ".join(line.strip() for line in str(msg).splitlines()) or type(exc).__name__
 
 
+def _disk_full_message(exc: BaseException) -> str | None:
+    """The one-line message of a full disk (salkd's own, or any ENOSPC / torch short write), else None."""
+    from salkd.train_state import DiskFullError, is_disk_full
+
+    if isinstance(exc, DiskFullError):
+        return str(exc)
+    if not is_disk_full(exc):
+        return None
+    where = getattr(exc, "filename", None) or "a file"
+    return f"no space left on device while writing {where}; free space and rerun to resume"
+
+
+def _interrupt_message(exc: KeyboardInterrupt) -> str:
+    """Where training stopped and resumes (:class:`salkd.train.TrainingInterrupted`), else the plain line."""
+    if hasattr(exc, "resume_step"):
+        return str(exc)
+    return "interrupted; rerun the same command to resume"
+
+
+_signals: list[int] = []
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    """SIGTERM handler: stop where the program is, exactly as Ctrl-C does."""
+    _signals.append(signum)
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    """While the command runs, SIGTERM raises KeyboardInterrupt (outside the main thread: unchanged)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+_THREADED = {"train", "evaluate", "predict", "export"}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``salkd`` command line; returns the exit code.
 
     salkd's own errors print one line ``salkd: error: <message>`` on stderr and exit with 2 (as
     argparse does for bad arguments); ``--debug`` shows their traceback instead. Any other exception
-    propagates with its traceback. Ctrl-C exits with 130 (runs resume from their last checkpoint).
+    propagates with its traceback. Ctrl-C and SIGTERM print one line (with the step a training run
+    stopped at and resumes from) and exit with 128 + the signal: 130 and 143; runs resume from their
+    last checkpoint. A full disk names the file being written. Torch's threads follow
+    :mod:`salkd.threads` (``SALKD_THREADS`` wins).
     """
     a = build_parser().parse_args(argv)
     debug = bool(getattr(a, "debug", False))
+    _signals.clear()
     try:
-        return _run(a)
-    except KeyboardInterrupt:
+        with _sigterm_as_ctrl_c():
+            if a.cmd in _THREADED:
+                from salkd.threads import apply_thread_policy
+
+                apply_thread_policy()
+            return _run(a)
+    except KeyboardInterrupt as exc:
         if debug:
             raise
-        print("salkd: interrupted; rerun the same command to resume", file=sys.stderr)
-        return 130
+        print(f"salkd: {_interrupt_message(exc)}", file=sys.stderr)
+        return 128 + int(_signals[-1] if _signals else signal.SIGINT)
     except Exception as exc:
+        full = None if debug else _disk_full_message(exc)
+        if full is not None:
+            print(f"salkd: error: {full}", file=sys.stderr)
+            return 2
         if debug or not isinstance(exc, _expected_errors()):
             raise
         print(f"salkd: error: {_message(exc)}", file=sys.stderr)

@@ -43,19 +43,33 @@ _SMOKE: dict[str, Any] = {
                 "spatial": ["dva"], "temporal": "tsnet",
                 # arch -> a salkd run folder or a state-dict file of that teacher: distil from it, no training
                 "checkpoints": {}},
+    # "unlabeled": video only the teacher labels, added to the students' training frames with mu = 1 (their
+    # hard term off; issue 16): a list of sources as data.<task>.source takes (salkd.data.sources); [] = none
     "skd": {"res": 32, "resolutions": [32], "epochs": 4, "st_epochs": 4, "batch": 8, "lr": 1e-3,
-            "mu": 0.5, "mu_sweep": [0.0, 0.5], "teachers": ["dva"]},
+            "mu": 0.5, "mu_sweep": [0.0, 0.5], "teachers": ["dva"], "unlabeled": []},
     "uvanet": {"res": 32, "resolutions": [32], "epochs": 4, "st_epochs": 4, "batch": 8, "lr": 5e-4,
-               "mu": 0.5, "teachers": ["dva"], "blocks": ["cares", "mb"]},
+               "mu": 0.5, "teachers": ["dva"], "blocks": ["cares", "mb"], "unlabeled": []},
     "fastvsod": {"res": 64, "backbone": "resnet18", "width": 0.25, "stage1_epochs": 2, "stage2_epochs": 1,
                  "batch": 4, "lr1": 1e-3, "lr2": 1e-4, "alpha": 0.7, "alpha_sweep": [0.7],
                  "fusions": ["attention", "add"], "max_offset": 3,
                  # extra rows with a published backbone (["csnet"]: CSNet's weights, frozen) at its own size
                  "pretrained_backbones": [], "pretrained_res": 64, "pretrained_stage1_epochs": 1,
+                 # CSNet's last stages fine-tuned (0: all frozen; BatchNorm always frozen), at this multiple of
+                 # the stage's learning rate
+                 "pretrained_train_stages": 0, "pretrained_lr_scale": 0.1,
+                 # the frozen CSNet stages run once per frame and cached on disk (salkd.data.features), as
+                 # float16 or float32; augmentation then is a horizontal flip (cached too: twice the one-time
+                 # CSNet passes, ~3.5 frames/s on 2 cores at 224) or none
+                 "feature_cache": True, "feature_cache_dtype": "float16", "feature_cache_flip": False,
                  # a torchvision-layout ImageNet state_dict for the ResNet backbone (None: from scratch)
-                 "pretrained": None},
+                 "pretrained": None,
+                 # iteration budgets (optimizer steps, poly schedule over them) replacing the epochs of a
+                 # stage when set (fastvsod Sec. 4.1: stage 1 is 40,000 iterations); None: epochs
+                 "stage1_max_iters": None, "stage2_max_iters": None},
     "eval": {"max_frames_per_video": 4},
-    "bench": {"quick": True, "res": [32, 64], "batch": [1, 16], "models": ["skd_st", "uva_st"]},
+    # smoke checks the benchmark's path, not the machine: eager and ONNX Runtime only (no int8 calibration)
+    "bench": {"quick": True, "res": [32, 64], "batch": [1, 16], "models": ["skd_st", "uva_st"], "per_core": False,
+              "runtimes": ["eager", "onnx"]},
     # reference rows scored beside the students: published teachers (salkd.models.pretrained) and fixed
     # baselines ("center_prior"), per task
     "references": {"fixation": [], "vsod": []},
@@ -66,6 +80,10 @@ _QUICK: dict[str, Any] = {
     "seed": 0,
     "seeds": 1,
     "device": "auto",
+    # fp32 on purpose, not "auto": bf16 training changes the weights and the scores, and "auto" resolves per
+    # machine (bf16 only where oneDNN has native bf16), so the committed figures/ and the real-cpu claims
+    # (which inherit this) would depend on the CPU that ran them. "auto" is the paper profile's default;
+    # opt in elsewhere with --set precision=auto (env.json records what was used).
     "precision": "fp32",
     "data": {
         "fixation": {"source": "synthetic", "n_videos": 40, "n_frames": 18, "size": [128, 128], "style": "aerial"},
@@ -82,11 +100,11 @@ _QUICK: dict[str, Any] = {
     # Batch 32 instead of 128: 672 training frames at batch 128 are 5 steps an epoch, too few to learn.
     # The ablations (Table IV, mu sweep) run at skd.res = 32 to fit the time budget.
     "skd": {"res": 32, "resolutions": [32, 64], "epochs": 6, "st_epochs": 6, "batch": 32, "lr": 1e-3,
-            "mu": 0.5, "mu_sweep": [0.0, 0.5, 1.0], "teachers": ["dva", "salnet", "ssnet"]},
+            "mu": 0.5, "mu_sweep": [0.0, 0.5, 1.0], "teachers": ["dva", "salnet", "ssnet"], "unlabeled": []},
     # uvanet: Adam, lr 5e-4, batch 96, from scratch (uvanet Sec. 4.1)
     # batch 32 instead of 96, for the same reason as skd
     "uvanet": {"res": 32, "resolutions": [32, 64], "epochs": 4, "st_epochs": 4, "batch": 32, "lr": 5e-4,
-               "mu": 0.5, "teachers": ["dva"], "blocks": ["cares", "mb", "mbse"]},
+               "mu": 0.5, "teachers": ["dva"], "blocks": ["cares", "mb", "mbse"], "unlabeled": []},
     # fastvsod: SGD lr 1e-3 / 1e-4, momentum 0.9 / 0.95, poly (1 - iter/max)^0.9, wd 5e-4, batch 8, alpha 0.7
     # lr2 = lr1 here: the backbone is trained from scratch (no ImageNet weights on a CPU run), and one
     # stage-2 epoch at the paper's 1e-4 left the model where stage 1 ended (max-F 0.452 vs 0.502 at 1e-3).
@@ -94,7 +112,9 @@ _QUICK: dict[str, Any] = {
                  "batch": 8, "lr1": 1e-3, "lr2": 1e-3, "alpha": 0.7, "alpha_sweep": [0.1, 0.5, 0.7, 0.9],
                  "fusions": ["attention", "add", "concat", "multiply"], "max_offset": 3,
                  "pretrained_backbones": [], "pretrained_res": 224, "pretrained_stage1_epochs": 2,
-                 "pretrained": None},
+                 "pretrained_train_stages": 0, "pretrained_lr_scale": 0.1,
+                 "feature_cache": True, "feature_cache_dtype": "float16", "feature_cache_flip": False,
+                 "pretrained": None, "stage1_max_iters": None, "stage2_max_iters": None},
     "eval": {"max_frames_per_video": None},
     "bench": {"quick": True, "res": [32, 64, 128], "batch": [1, 64],
               "models": ["skd_st", "uva_st", "fastvsod[backbone=resnet18]"]},
@@ -112,7 +132,10 @@ _REAL_CPU["data"] = {
     # boundary, blocks cut into 30-frame (1 s) clips so that per-clip statistics have several samples
     "fixation": {"source": "shared:dhf1k_sample",
                  "split": {"by": "time", "train": 0.7, "gap": 15, "clip": 30}},
-    "vsod": {"source": "shared:davis2016/train", "val_source": "shared:davis2016/val"},
+    # DAVIS-2016 (its train/ and val/ folders: val is the test set, validation carved from train by sequence)
+    # and the DUTS-TR sample (499 still images, one-frame videos: fastvsod's stage 1 only, fastvsod Sec. 4.1)
+    "vsod": {"source": [{"name": "DAVIS", "path": "shared:davis2016"},
+                        {"name": "DUTS", "path": "shared:duts_tr_part000", "splits": ["train"]}]},
     "split": {"train": 0.7, "val": 0.3},
 }
 # Real teachers (issue 16): TinyHD-M (Hu et al., WACV 2023; released weights, trained on DHF1K) is both the
@@ -121,8 +144,16 @@ _REAL_CPU["data"] = {
 _REAL_CPU["teacher"] = {**_REAL_CPU["teacher"], "spatial": ["tinyhd_m"], "temporal": "tinyhd_m"}
 # 3 training seeds for skd's and uvanet's ablations (the claims on distillation rest on them); fastvsod's
 # eleven stage-2 runs on 2,079 DAVIS frames stay at one seed on a 2-core CPU
-_REAL_CPU["skd"] = {**_REAL_CPU["skd"], "teachers": ["tinyhd_m"], "seeds": 3}
-_REAL_CPU["uvanet"] = {**_REAL_CPU["uvanet"], "teachers": ["tinyhd_m"], "seeds": 3}
+# The KD promise of learning from unlabeled video (issue 16), as its own rows (skd_unlabeled, uva_unlabeled): the
+# students also see real clips without gaze data (an aerial vehicle clip, likely AVS1K, and the two TASED-Net
+# examples: 320 frames, see its MANIFEST), labelled by TinyHD-M alone (mu = 1 on them). Add a DHF1K training part
+# with e.g. --set 'skd.unlabeled=["shared:unlabeled_video", {"name": "DHF1K", "path": "datasets:DHF1K",
+# "splits": ["train"]}]' (its labels are then ignored).
+_UNLABELED_CLIPS = [{"name": "unlabeled_video", "path": "shared:unlabeled_video",
+                     "layout": "<clip>/frames/*.jpg (frames only, no ground truth)"}]
+_REAL_CPU["skd"] = {**_REAL_CPU["skd"], "teachers": ["tinyhd_m"], "seeds": 3, "unlabeled": _UNLABELED_CLIPS}
+_REAL_CPU["uvanet"] = {**_REAL_CPU["uvanet"], "teachers": ["tinyhd_m"], "seeds": 3,
+                       "unlabeled": copy.deepcopy(_UNLABELED_CLIPS)}
 # the rows every student is read against: a fixed centred Gaussian, and CSNet (Gao et al., ECCV 2020,
 # trained on DUTS-TR) as the published static SOD model every fastvsod variant must beat
 _REAL_CPU["references"] = {"fixation": ["center_prior"], "vsod": ["center_prior", "csnet_x2"]}
@@ -131,9 +162,26 @@ _REAL_CPU["fastvsod"] = {**_REAL_CPU["fastvsod"], "pretrained_backbones": ["csne
 
 _PAPER: dict[str, Any] = copy.deepcopy(_QUICK)
 _PAPER.update({"name": "paper", "precision": "auto"})
+# The papers' training sets at user paths (``datasets:<folder>`` is under $SALKD_DATASETS, default ~/datasets);
+# a missing one stops with its name and expected layout. Each source is split by its own rule
+# (salkd.data.sources): official folders / lists first; "splits" says which parts of it are used.
 _PAPER["data"] = {
-    "fixation": {"source": None},  # a user path: AVS1K / DHF1K layout
-    "vsod": {"source": None},      # a user path: DAVIS / DAVSOD layout
+    # skd Sec. IV-A, uvanet Sec. 4: AVS1K's own training / validation / test sets
+    "fixation": {"source": [
+        {"name": "AVS1K", "path": "datasets:AVS1K",
+         "layout": "trainSet/, validSet/, testSet/, each Frame/<video>/*.png + Ground/<video>/*.png"}]},
+    # fastvsod Sec. 4.1: "The training set of DUT, DAVIS, DAVSOD are used for network training"; DAVIS-T
+    # (the 20 val sequences of DAVIS-2016) is the test set, validation is carved from DAVIS train by
+    # sequence and joined by DAVSOD's validation set. DUTS images are one-frame videos: stage 1 only.
+    "vsod": {"source": [
+        {"name": "DUTS-TR", "path": "datasets:DUTS-TR", "splits": ["train"],
+         "layout": "DUTS-TR-Image/*.jpg + DUTS-TR-Mask/*.png (or images/ + masks/)"},
+        {"name": "DAVIS", "path": "datasets:DAVIS", "splits": ["train", "val", "test"],
+         "layout": "DAVIS-2016, JPEGImages/480p/<seq>/*.jpg, Annotations/480p/<seq>/*.png, "
+                   "ImageSets/480p/train.txt + val.txt"},
+        {"name": "DAVSOD", "path": "datasets:DAVSOD", "splits": ["train", "val"],
+         "layout": "'Training Set'/, 'Validation Set'/, 'Test Set'/, each <video>/Imgs/*.png + "
+                   "GT_object/*.png"}]},
     "split": {"train": 0.8, "val": 0.2},
 }
 _PAPER["teacher"].update({"res": [256, 256], "width": 1.0, "epochs": 20, "batch": 32})
@@ -146,6 +194,10 @@ _PAPER["fastvsod"].update({"stage2_epochs": 10, "alpha_sweep": [0.1, 0.3, 0.5, 0
 _PAPER["bench"] = {"quick": False, "res": [32, 64, 96, 128, 256], "batch": [1, 64], "models": None}
 _PAPER["fastvsod"].update({"res": 473, "backbone": "resnet50", "width": 1.0, "lr2": 1e-4, "stage1_epochs": 20,
                            "stage2_epochs": 10})
+# fastvsod Sec. 4.1: poly (1 - iter/40000)^0.9 at batch 8: stage 1 is 40,000 iterations (stage1_epochs is
+# then unused). The sentence follows both stages' learning rates; we read it as stage 1's length and keep
+# stage 2 at 10 epochs (--set fastvsod.stage2_max_iters=40000 reads it as both).
+_PAPER["fastvsod"].update({"stage1_max_iters": 40000})
 
 PROFILES: dict[str, dict[str, Any]] = {
     "smoke": _SMOKE,
@@ -193,24 +245,37 @@ def apply_overrides(cfg: dict[str, Any], overrides: Mapping[str, Any] | None) ->
         new = parse_value(value) if isinstance(value, str) else value
         if parts[0] != "data":
             check_value(key, new, node.get(parts[-1]))
+        if parts[-1] == "unlabeled" and new:
+            from salkd.data.sources import parse_sources
+
+            parse_sources(new, key)  # a malformed list of unlabeled sources fails here, before any work
+        elif parts[-1] == "source" and isinstance(new, (list, dict)):
+            from salkd.data.sources import parse_sources
+
+            parse_sources(new, key)  # a malformed source list fails here, before any work
         node[parts[-1]] = new
     return out
 
 
 #: ranges of keys whose values have a meaning (checked on every override, before any work)
 _RANGES: dict[str, tuple[float, float]] = {"mu": (0.0, 1.0), "alpha": (0.0, 1.0), "lr": (0.0, 10.0),
-                                           "lr1": (0.0, 10.0), "lr2": (0.0, 10.0)}
+                                           "lr1": (0.0, 10.0), "lr2": (0.0, 10.0), "pretrained_train_stages": (0, 5),
+                                           "pretrained_lr_scale": (0.0, 10.0)}
 _POSITIVE_INTS = {"epochs", "st_epochs", "stage1_epochs", "stage2_epochs", "pretrained_stage1_epochs", "batch",
                   "seeds", "max_offset", "pretrained_res", "res"}
+#: iteration budgets: a positive int (optimizer steps) or null (the stage's epochs)
+_ITER_BUDGETS = {"max_iters", "stage1_max_iters", "stage2_max_iters"}
 
 
 def check_value(key: str, value: Any, current: Any) -> None:
     """Refuse an override whose type differs from the profile's value, or that is out of range (``mu``
-    and ``alpha`` in [0, 1], learning rates > 0, epochs / batch / seeds >= 1), naming the key."""
+    and ``alpha`` in [0, 1], learning rates > 0, epochs / batch / seeds >= 1, iteration budgets a positive
+    int or null), naming the key."""
     name = key.split(".")[-1]
     # accepted types per the profile's type (bool is an int in Python, so types are compared exactly)
     kinds = {bool: (bool,), int: (int,), float: (int, float), str: (str,), list: (list,), dict: (dict,)}
-    if current is not None and type(current) in kinds and type(value) not in kinds[type(current)]:
+    if (current is not None and name not in _ITER_BUDGETS and type(current) in kinds
+            and type(value) not in kinds[type(current)]):
         raise ValueError(f"--set {key}={value!r}: expected {type(current).__name__} like the profile's "
                          f"{current!r}, got {type(value).__name__}")
     if name in _RANGES and isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -220,6 +285,9 @@ def check_value(key: str, value: Any, current: Any) -> None:
                              f"{hi:g}]")
     if name in _POSITIVE_INTS and isinstance(value, int) and not isinstance(value, bool) and value < 1:
         raise ValueError(f"--set {key}={value!r}: must be at least 1")
+    if name in _ITER_BUDGETS and value is not None and (type(value) is not int or value < 1):
+        raise ValueError(f"--set {key}={value!r}: an iteration budget is a positive int (optimizer steps) "
+                         f"or null (use the stage's epochs)")
 
 
 def get_profile(name: str | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from salkd.atomic import write_json
 from salkd.config import get_profile
 from salkd.data.splits import split_dataset
 from salkd.locks import locked
-from salkd.runs import is_complete, read_json
+from salkd.runs import comparable, data_fingerprint, data_ref, is_complete, read_json, run_from_ref, run_ref
 from salkd.sizes import as_size
 from salkd.train import TrainSettings
 from salkd.train_state import json_roundtrip
@@ -65,6 +65,7 @@ class Context:
         if self.device is None:
             self.device = str(self.cfg.get("device", "auto"))
         self._datasets: dict[tuple[str, str], Any] = {}
+        self._fingerprints: dict[str, str] = {}
 
     # ---- folders --------------------------------------------------------------------------
     @property
@@ -84,10 +85,19 @@ class Context:
         suffix = "" if self.seed == self.data_seed else f"-seed{self.seed}"
         return self.runs_root / self.profile / stage / f"{name}{suffix}"
 
+    def run_ref(self, run: str | os.PathLike | None) -> str | None:
+        """How a stage's config names an upstream run: relative to the runs root (which can then move)."""
+        return run_ref(run, self.runs_root)
+
+    def upstream(self, ref: str | os.PathLike) -> Path:
+        """The upstream run folder a config names (:meth:`run_ref`; older configs: an absolute path)."""
+        return run_from_ref(ref, self.runs_root)
+
     def with_seed(self, seed: int) -> "Context":
         """This Context with training seed ``seed`` on the same data (datasets and caches shared)."""
         other = dataclasses.replace(self, seed=int(seed), data_seed=self.data_seed)
         other._datasets = self._datasets
+        other._fingerprints = self._fingerprints
         return other
 
     def base(self) -> "Context":
@@ -101,8 +111,30 @@ class Context:
         return [self if k == 0 else self.with_seed(int(self.seed) + k) for k in range(n)]
 
     # ---- data -----------------------------------------------------------------------------
+    def sources(self, task: str) -> list[Any] | None:
+        """The training sources of ``task`` when the profile lists several (``data.<task>.source`` a list,
+        :mod:`salkd.data.sources`); None for one dataset or the user's ``--data``."""
+        from salkd.data.sources import is_multi, parse_sources
+
+        src = self.cfg["data"][task].get("source")
+        if self.user_data(task) or not is_multi(src):
+            return None
+        return parse_sources(src, f"data.{task}.source")
+
+    def dataset_roots(self, task: str) -> list[Path]:
+        """The folder of each training source of ``task`` (one for a single dataset); a missing source
+        raises ``FileNotFoundError`` naming it and its expected layout."""
+        from salkd.data.sources import resolve_roots
+
+        sources = self.sources(task)
+        return [self.dataset_root(task)] if sources is None else resolve_roots(task, sources, profile_path)
+
     def dataset_root(self, task: str) -> Path:
-        """The dataset folder of ``task`` (generating synthetic data on first use)."""
+        """The dataset folder of ``task`` (generating synthetic data on first use); for several sources the
+        root of their combined dataset (``<common parent>/<name>+<name>``, not a folder)."""
+        sources = self.sources(task)
+        if sources is not None:
+            return self.dataset(task, "train").root
         if self.user_data(task):
             p = Path(self.data[task]).expanduser()
             if not p.exists():
@@ -128,6 +160,11 @@ class Context:
     def dataset(self, task: str, split: str) -> Any:
         """The ``split`` ("train" | "val" | "test") of the ``task`` dataset."""
         key = (task, split)
+        if key not in self._datasets and self.sources(task) is not None:
+            from salkd.data.sources import open_sources
+
+            self._datasets[key] = open_sources(task, self.sources(task), split, profile_path,
+                                               default_split=self.cfg["data"].get("split"))
         if key not in self._datasets:
             spec = self.cfg["data"].get(task, {})
             vs = profile_path(spec["val_source"]) if spec.get("val_source") and not self.user_data(task) else None
@@ -135,14 +172,37 @@ class Context:
                                                 default_split=self.cfg["data"].get("split"), val_source=vs)
         return self._datasets[key]
 
+    def unlabeled(self, section: str) -> Any | None:
+        """The video only the teacher labels for ``section``'s students (``<section>.unlabeled``, a list of
+        sources as in :mod:`salkd.data.sources`; :func:`salkd.data.sources.open_unlabeled`), or None when the
+        profile lists none. Opened once per Context (shared with :meth:`with_seed`)."""
+        from salkd.data.sources import open_unlabeled, parse_sources
+
+        listed = (self.cfg.get(section) or {}).get("unlabeled") or []
+        if not listed:
+            return None
+        key = ("unlabeled", section)
+        if key not in self._datasets:
+            self._datasets[key] = open_unlabeled(parse_sources(listed, f"{section}.unlabeled"), profile_path,
+                                                 default_split=self.cfg["data"].get("split"))
+        return self._datasets[key]
+
     def data_key(self, task: str) -> dict[str, Any]:
-        """What a stage's config records of its training data: the dataset folder and which videos train
-        (a changed split makes a complete run stale)."""
+        """What a stage's config records of its training data: the dataset folder (:func:`salkd.runs.data_ref`),
+        its content fingerprint (a dataset moved elsewhere still matches) and which videos train (a changed
+        split makes a complete run stale)."""
         import hashlib
 
         names = sorted(v.name for v in self.dataset(task, "train").videos)
-        return {"dataset": str(self.dataset_root(task)),
+        roots = [data_ref(r) for r in self.dataset_roots(task)] if self.sources(task) is not None else None
+        return {"dataset": roots or data_ref(self.dataset_root(task)), "data_fingerprint": self.data_fingerprint(task),
                 "train_videos": hashlib.sha256("\n".join(names).encode()).hexdigest()[:12]}
+
+    def data_fingerprint(self, task: str) -> str:
+        """:func:`salkd.runs.data_fingerprint` of the ``task`` dataset(s), computed once per Context."""
+        if task not in self._fingerprints:
+            self._fingerprints[task] = data_fingerprint(self.dataset_roots(task))
+        return self._fingerprints[task]
 
     def cache(self, task: str, split: str, res: int | Sequence[int]) -> Any:
         from salkd.data import cache_lowres
@@ -165,8 +225,8 @@ class Context:
         does go on."""
         if self.force or not is_complete(run) or not (run / "config.json").is_file():
             return False
-        have = read_json(run / "config.json")
-        want = json_roundtrip({**config, "model": dict(model_spec)})
+        have, want = comparable(read_json(run / "config.json"), json_roundtrip({**config, "model": dict(model_spec)}),
+                                self.runs_root)
         train = {k: v for k, v in have.get("train", {}).items() if k not in ("effective_batch", "progress")}
         want_train = {k: v for k, v in json_roundtrip(settings.to_dict()).items() if k != "progress"}
         return all(have.get(k) == v for k, v in want.items()) and train == want_train
@@ -184,9 +244,11 @@ class Context:
         torch.manual_seed(int(self.seed))
 
 def profile_path(src: str | os.PathLike) -> Path:
-    """A path named in a profile: ``shared:<rel>`` is under the shared sample-data folder, anything
-    else a file-system path."""
+    """A path named in a profile: ``shared:<rel>`` is under the shared sample-data folder,
+    ``datasets:<rel>`` under :func:`salkd.paths.datasets_dir`, anything else a file-system path."""
     s = str(src)
+    if s.startswith("datasets:"):  # the user's copies of the papers' datasets ($SALKD_DATASETS)
+        return paths.datasets_dir() / s.split(":", 1)[1]
     return paths.shared_data() / s.split(":", 1)[1] if s.startswith("shared:") else Path(s).expanduser()
 
 
@@ -229,9 +291,10 @@ def evaluate_run(ctx: Context, run: str | os.PathLike, split: str = "test", *, o
                  task: str | None = None) -> pd.DataFrame:
     """Evaluate a run's best weights on a split at the run's resolution; cached as
     ``<run>/eval_<split>[_<output>].csv`` and recomputed when the checkpoint is newer or the
-    evaluation settings (dataset, frame limit, seed, shuffle map; kept in ``eval_<split>.json``) changed."""
+    evaluation settings (dataset, frame limit, seed, shuffle map, the scoring protocol
+    :data:`salkd.evaluate.PROTOCOL`; kept in ``eval_<split>.json``) changed."""
     from salkd.atomic import write_text
-    from salkd.evaluate import evaluate, load_shuffle_map
+    from salkd.evaluate import PROTOCOL, evaluate, load_shuffle_map
     from salkd.map_sources import run_maps
 
     run = Path(run)
@@ -243,7 +306,7 @@ def evaluate_run(ctx: Context, run: str | os.PathLike, split: str = "test", *, o
     limit = ctx.cfg["eval"].get("max_frames_per_video")
     smap_path = _shuffle_map_path(ctx) if task == "fixation" else None
     settings = {"data": str(ds.root), "videos": len(ds.videos), "max_frames_per_video": limit,
-                "seed": int(ctx.data_seed), "split": split,
+                "seed": int(ctx.data_seed), "split": split, "protocol": PROTOCOL,
                 "shuffle_map": None if smap_path is None else
                 [str(smap_path), smap_path.stat().st_mtime_ns if smap_path.is_file() else None]}
     key_file = out.with_suffix(".json")

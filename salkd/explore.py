@@ -286,9 +286,7 @@ def _widget(ex: Explorer) -> tuple[Any, Any]:
             return
         finally:
             w_summary.value = f"<i>{html.escape(ex.summary())}</i>"
-        out.outputs = ()
-        out.append_display_data(fig)
-        out.append_display_data(table)
+        out.outputs = tuple(_display_output(obj) for obj in (fig, table))
 
     def on_video(change: Any) -> None:
         busy[0] = True
@@ -303,6 +301,19 @@ def _widget(ex: Explorer) -> tuple[Any, Any]:
     w_frame.observe(redraw, names="value")
     w_runs.observe(redraw, names="value")
     return W.VBox([W.HBox([w_video, w_frame]), w_runs, w_summary, out]), redraw
+
+
+def _display_output(obj: Any) -> dict[str, Any]:
+    """``obj`` as a ``display_data`` output for an Output widget's state, with binary data (a figure's
+    PNG bytes) base64-encoded as in a notebook file. ``Output.append_display_data`` keeps the bytes,
+    which the widget protocol sends as binary buffers that JupyterLab cannot render (a broken image)."""
+    import base64
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    data, metadata = InteractiveShell.instance().display_formatter.format(obj)
+    data = {k: base64.b64encode(v).decode("ascii") if isinstance(v, (bytes, bytearray)) else v for k, v in data.items()}
+    return {"output_type": "display_data", "data": data, "metadata": metadata}
 
 
 def explore(ctx: Any, runs: Mapping[str, str | os.PathLike] | pd.DataFrame, task: str = "fixation",

@@ -23,6 +23,8 @@ __all__ = [
     "skd_soft_loss",
     "skd_hard_loss",
     "skd_student_loss",
+    "frame_mu",
+    "distillation_terms",
     "skd_st_loss",
     "uva_spatial_loss",
     "uva_temporal_loss",
@@ -81,12 +83,49 @@ def skd_hard_loss(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
     return normalized_l2(logits, gt)
 
 
-def skd_student_loss(logits: torch.Tensor, teacher: torch.Tensor, gt: torch.Tensor, mu: float = 0.5) -> torch.Tensor:
+def frame_mu(mu: float, has_label: torch.Tensor, n: int) -> torch.Tensor:
+    """The per-frame mu of skd eq. 1-2 / uvanet eq. 5-6 when some frames have no ground truth: ``mu`` where
+    frame i has its label (``has_label[i]`` true), 1 where only the teacher labels it (its hard term is off).
+    Returns a float32 tensor (n,)."""
+    has = has_label.reshape(-1).to(torch.bool)
+    if has.numel() != n:
+        raise ValueError(f"has_label has {has.numel()} entries for a batch of {n} frames")
+    return torch.where(has, torch.full_like(has, float(mu), dtype=torch.float32),
+                       torch.ones_like(has, dtype=torch.float32))
+
+
+def distillation_terms(logits: torch.Tensor, teacher: torch.Tensor, gt: torch.Tensor, mu: float,
+                       has_label: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per frame i of a batch: ``soft`` = L_soft(S_i, R(T_i)) (skd eq. 3), ``hard`` = L_hard(S_i, R(Y_i))
+    (skd eq. 4) and ``mu`` (:func:`frame_mu`), each (N,); the loss of frame i is
+    ``mu_i * soft_i + (1 - mu_i) * hard_i`` (skd eq. 1-2, uvanet eq. 5-6), so a frame without ground
+    truth (mu_i = 1) learns from its teacher alone and its (zero) label has no effect."""
+    logits, teacher = _prep(logits, teacher)
+    _, gt = _prep(logits, gt)
+    p = torch.sigmoid(logits)
+    soft = ((p - teacher) ** 2).mean(dim=(1, 2, 3))
+    hard = ((p - gt) ** 2).mean(dim=(1, 2, 3))
+    return {"soft": soft, "hard": hard, "mu": frame_mu(mu, has_label, logits.shape[0]).to(soft.device, soft.dtype)}
+
+
+def _mixed_loss(logits: torch.Tensor, teacher: torch.Tensor, gt: torch.Tensor, mu: float,
+                has_label: torch.Tensor | None) -> torch.Tensor:
+    """mu * L_soft + (1 - mu) * L_hard over a batch; with ``has_label``, per frame (:func:`distillation_terms`),
+    averaged over the batch (equal to the batch formula when every frame is labelled)."""
+    if has_label is None:
+        return mu * normalized_l2(logits, teacher) + (1.0 - mu) * normalized_l2(logits, gt)
+    t = distillation_terms(logits, teacher, gt, mu, has_label)
+    return (t["mu"] * t["soft"] + (1.0 - t["mu"]) * t["hard"]).mean()
+
+
+def skd_student_loss(logits: torch.Tensor, teacher: torch.Tensor, gt: torch.Tensor, mu: float = 0.5,
+                     has_label: torch.Tensor | None = None) -> torch.Tensor:
     """skd eq. 1 (spatial) / eq. 2 (temporal): L = mu * L_soft(S, R(T)) + (1 - mu) * L_hard(S, R(Y)).
 
-    mu = 0.5 in the paper (Fig. 8 sweeps it over [0, 1]).
+    mu = 0.5 in the paper (Fig. 8 sweeps it over [0, 1]). ``has_label`` (N,): frames whose ground truth
+    exists; the others (teacher-labelled unlabeled video) take mu = 1 (:func:`distillation_terms`).
     """
-    return mu * skd_soft_loss(logits, teacher) + (1.0 - mu) * skd_hard_loss(logits, gt)
+    return _mixed_loss(logits, teacher, gt, mu, has_label)
 
 
 def skd_st_loss(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
@@ -95,25 +134,30 @@ def skd_st_loss(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:
 
 
 def uva_spatial_loss(spatial_logits: torch.Tensor, teacher_spa: torch.Tensor, gt: torch.Tensor,
-                     mu: float = 0.5) -> torch.Tensor:
-    """uvanet eq. 5: L_spa = (1 - mu) * L_hard(S_spa, Y_t) + mu * L_soft(S_spa, T_spa(I_t)); l2 losses."""
-    return (1.0 - mu) * normalized_l2(spatial_logits, gt) + mu * normalized_l2(spatial_logits, teacher_spa)
+                     mu: float = 0.5, has_label: torch.Tensor | None = None) -> torch.Tensor:
+    """uvanet eq. 5: L_spa = (1 - mu) * L_hard(S_spa, Y_t) + mu * L_soft(S_spa, T_spa(I_t)); l2 losses.
+    ``has_label``: as :func:`skd_student_loss` (mu = 1 on frames without ground truth)."""
+    return _mixed_loss(spatial_logits, teacher_spa, gt, mu, has_label)
 
 
 def uva_temporal_loss(temporal_logits: torch.Tensor, teacher_tem: torch.Tensor, gt: torch.Tensor,
-                      mu: float = 0.5) -> torch.Tensor:
-    """uvanet eq. 6: L_tem = (1 - mu) * L_hard(S_tem, Y_t) + mu * L_soft(S_tem, T_tem(I_t, I_{t+1}))."""
-    return (1.0 - mu) * normalized_l2(temporal_logits, gt) + mu * normalized_l2(temporal_logits, teacher_tem)
+                      mu: float = 0.5, has_label: torch.Tensor | None = None) -> torch.Tensor:
+    """uvanet eq. 6: L_tem = (1 - mu) * L_hard(S_tem, Y_t) + mu * L_soft(S_tem, T_tem(I_t, I_{t+1}));
+    ``has_label`` as in :func:`uva_spatial_loss`."""
+    return _mixed_loss(temporal_logits, teacher_tem, gt, mu, has_label)
 
 
 def uva_coupled_loss(outputs: tuple[torch.Tensor, torch.Tensor], teacher_spa: torch.Tensor,
-                     teacher_tem: torch.Tensor, gt: torch.Tensor, mu: float = 0.5) -> torch.Tensor:
+                     teacher_tem: torch.Tensor, gt: torch.Tensor, mu: float = 0.5,
+                     has_label: torch.Tensor | None = None) -> torch.Tensor:
     """Coupled KD of uvanet: L_spa (eq. 5) + L_tem (eq. 6), for ``outputs = uva_student(x_t, x_next)``.
 
     Choice (paper: "optimizing spatial loss and temporal loss"): the two are summed with equal weight.
+    ``has_label``: frames without ground truth take mu = 1 in both (teacher-labelled unlabeled video).
     """
     s, t = outputs
-    return uva_spatial_loss(s, teacher_spa, gt, mu) + uva_temporal_loss(t, teacher_tem, gt, mu)
+    return (uva_spatial_loss(s, teacher_spa, gt, mu, has_label)
+            + uva_temporal_loss(t, teacher_tem, gt, mu, has_label))
 
 
 def uva_st_loss(logits: torch.Tensor, gt: torch.Tensor) -> torch.Tensor:

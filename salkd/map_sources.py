@@ -99,10 +99,12 @@ def baseline_run(ctx: Any, name: str, task: str) -> Path:
     return run
 
 
-def run_maps(ctx: Any, run: Path, cfg: dict[str, Any], split: str) -> dict[str, np.ndarray] | None:
-    """The maps of a published teacher's or a baseline's run over ``split`` (None for a trained run)."""
+def run_maps(ctx: Any, run: Path, cfg: dict[str, Any], split: str,
+             dataset: Any = None) -> dict[str, np.ndarray] | None:
+    """The maps of a published teacher's or a baseline's run over ``split`` (None for a trained run);
+    ``dataset``: a published teacher's maps over that :class:`~salkd.data.VideoDataset` instead."""
     if cfg.get("pretrained"):
-        return source_maps(ctx, str(cfg["pretrained"]), str(cfg["task"]), split)
+        return source_maps(ctx, str(cfg["pretrained"]), str(cfg["task"]), split, dataset=dataset)
     if cfg.get("baseline") == "center_prior":
         return center_prior_maps(ctx, str(cfg["task"]), split)
     return None
@@ -127,12 +129,13 @@ def _video_maps(model: torch.nn.Module, frames: list[np.ndarray]) -> np.ndarray:
     return np.stack([np.clip(np.asarray(m, np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8) for m in maps])
 
 
-def source_maps(ctx: Any, arch: str, task: str, split: str) -> dict[str, np.ndarray]:
+def source_maps(ctx: Any, arch: str, task: str, split: str, *, dataset: Any = None) -> dict[str, np.ndarray]:
     """``{video: (T, h, w) uint8}`` maps of the published teacher ``arch`` over the ``split``.
 
     Each source video is run whole, once, and cached under ``<cache>/pretrained/<arch>/<key>/``
     (key: the dataset root and the weights' SHA256); a segment (``<video>@<a>-<b>``) takes its frames'
-    maps from its source video.
+    maps from its source video. ``dataset`` (e.g. :func:`salkd.data.sources.open_unlabeled`): its videos
+    instead of the split, each run on its own frames (key: their frame paths and the weights' SHA256).
     """
     from tqdm.auto import tqdm
 
@@ -140,21 +143,30 @@ def source_maps(ctx: Any, arch: str, task: str, split: str) -> dict[str, np.ndar
     from salkd.data.layouts import source_video
     from salkd.models import pretrained
 
-    ds = ctx.dataset(task, split)
-    full = open_dataset(ds.root)
     _, sha = weights_sha256(arch)
-    key = hashlib.sha256(f"{Path(ds.root).resolve()}|{sha}".encode()).hexdigest()[:12]
+    if dataset is None and ctx.dataset(task, split).info.get("sources") is not None:
+        dataset = ctx.dataset(task, split)  # several sources (salkd.data.sources): no one root folder to reopen
+    if dataset is None:
+        ds = ctx.dataset(task, split)
+        full = open_dataset(ds.root)
+        key = hashlib.sha256(f"{Path(ds.root).resolve()}|{sha}".encode()).hexdigest()[:12]
+        source_of = source_video
+    else:
+        ds = full = dataset
+        frames = "\n".join(f"{v.name}|" + "|".join(str(f) for f in v.frames) for v in ds.videos)
+        key = hashlib.sha256(f"{frames}|{sha}".encode()).hexdigest()[:12]
+        source_of = str
     base = paths.cache_dir() / "pretrained" / arch / key
-    sources = sorted({source_video(v.name) for v in ds.videos})
+    sources = sorted({source_of(v.name) for v in ds.videos})
     todo = [s for s in sources if not (base / f"{s.replace('/', '__')}.npy").is_file()]
     model = pretrained.load(arch) if todo else None
-    for s in tqdm(todo, desc=f"{arch} maps", disable=not ctx.progress or not todo, unit="video"):
+    for s in tqdm(todo, desc=f"{arch} maps", disable=not ctx.progress or not todo, unit="video", delay=1.0):
         vid = full[s]
         save_npy(base / f"{s.replace('/', '__')}.npy", _video_maps(model, [vid.read_frame(t) for t in range(len(vid))]))
     loaded: dict[str, tuple[np.ndarray, dict[str, int]]] = {}  # each source once (memory-mapped)
     out: dict[str, np.ndarray] = {}
     for v in ds.videos:
-        s = source_video(v.name)
+        s = source_of(v.name)
         if s not in loaded:
             loaded[s] = (np.load(base / f"{s.replace('/', '__')}.npy", mmap_mode="r"),
                          {str(p): i for i, p in enumerate(full[s].frames)})

@@ -11,10 +11,14 @@ variable           meaning                                default
 ``SALKD_RUNS``     run folders ``<profile>/<stage>/...``  ``<home>/runs``
 ``SALKD_DATA``     generated (synthetic) datasets         ``<home>/data``
 ``SALKD_CACHE``    low-res caches, teacher maps, flow     ``<home>/.cache``
-``SALKD_FIGURES``  regenerated tables and figures         ``<home>/figures``
+``SALKD_FIGURES``  the committed tables and figures        ``<home>/figures`` (written only
+                   (``quick``), when refreshing            with ``SALKD_REFRESH_FIGURES=1``)
 ``SALKD_SHARED``   the real sample data                   ``<home>/../shared/data``
 ``SALKD_WEIGHTS``  downloaded pretrained weights          ``<cache>/weights``
 =================  =====================================  ==========================
+
+``SALKD_DATASETS`` (default ``~/datasets``) holds your copies of the papers' datasets (DUTS-TR, DAVIS,
+DAVSOD, AVS1K, ...): the ``paper`` profile names them as ``datasets:<folder>`` (:func:`datasets_dir`).
 
 The released weights kept beside the data (``shared_weights()``) are found next to the shared data
 folder: ``<SALKD_SHARED>/../weights``, i.e. ``<home>/../shared/weights`` by default.
@@ -24,7 +28,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["home", "runs_dir", "data_dir", "cache_dir", "figures_dir", "shared_data", "notebooks_dir",
+__all__ = ["home", "runs_dir", "data_dir", "cache_dir", "figures_dir", "refresh_figures", "shared_data", "datasets_dir", "notebooks_dir",
            "weights_dir", "shared_weights"]
 
 
@@ -72,19 +76,30 @@ def cache_dir() -> Path:
 def figures_dir(profile: str | None = None) -> Path:
     """Regenerated tables and figures.
 
-    The committed ``figures/`` folder belongs to the ``quick`` profile (the default of
-    ``make reproduce``); other profiles write to ``<runs>/<profile>/figures`` so that a smoke or
-    real-data run never overwrites the committed figures.
+    The committed ``figures/`` folder (``$SALKD_FIGURES``) holds the ``quick`` profile's output and is
+    written only when asked: ``make reproduce`` / ``salkd reproduce --refresh-figures`` set
+    ``SALKD_REFRESH_FIGURES=1`` for their kernels. Everything else (a notebook run by hand in
+    JupyterLab, a smoke or real-data run) writes to ``<runs>/<profile>/figures``, so exploring never
+    rewrites tracked files.
     """
-    base = _env_or("SALKD_FIGURES", home() / "figures")
-    if profile is None or profile == "quick":
-        return base
-    return runs_dir(profile) / "figures"
+    if profile in (None, "quick") and refresh_figures():
+        return _env_or("SALKD_FIGURES", home() / "figures")
+    return runs_dir(profile or "quick") / "figures"
+
+
+def refresh_figures() -> bool:
+    """True when this process was asked to rewrite the committed ``figures/`` (``SALKD_REFRESH_FIGURES=1``)."""
+    return os.environ.get("SALKD_REFRESH_FIGURES", "").strip().lower() in ("1", "true", "yes")
 
 
 def shared_data() -> Path:
     """The real sample data shipped beside the project (``../shared/data``)."""
     return _env_or("SALKD_SHARED", home().parent / "shared" / "data")
+
+
+def datasets_dir() -> Path:
+    """Where the ``paper`` profile looks for the papers' datasets (``datasets:<name>`` paths)."""
+    return _env_or("SALKD_DATASETS", Path.home() / "datasets")
 
 
 def notebooks_dir() -> Path:

@@ -21,7 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 __all__ = ["STYLE", "save", "new_figure", "bar_metric", "sweep", "roc_curves", "memory_vs_resolution",
-           "metric_vs_resolution", "qualitative_grid", "roc_from_maps"]
+           "metric_vs_resolution", "qualitative_grid", "roc_from_maps", "RocCounts"]
 
 #: rcParams used by every figure (applied while the figure is drawn and saved)
 STYLE: dict[str, Any] = {
@@ -163,27 +163,56 @@ def sweep(x: Sequence[float], y: Sequence[float], *, err: Sequence[float] | None
     return fig
 
 
+class RocCounts:
+    """Streaming pooled ROC of saliency maps against binary fixation maps (skd Fig. 6, AUC-Judd style).
+
+    ``update(preds, fixations)`` takes frames (``(H, W)`` or ``(N, H, W)``, same shape per frame) one
+    batch at a time, so a whole test split fits in memory: each map is min-max normalized to [0, 1]
+    (a constant map counts as all 0) and its pixels are counted per threshold bin (``bins`` levels),
+    fixated (``fixations > 0``) and not fixated separately, pooled over all frames. ``curve()`` gives
+    (FPR, TPR): the fraction of non-fixated / fixated pixels at or above each threshold.
+    """
+
+    def __init__(self, bins: int = 100) -> None:
+        if int(bins) < 1:
+            raise ValueError(f"bins: expected a positive integer, got {bins}")
+        self.bins = int(bins)
+        self.pos = np.zeros(self.bins, np.int64)
+        self.neg = np.zeros(self.bins, np.int64)
+        self.n_frames = 0
+
+    def update(self, preds: np.ndarray | Sequence[np.ndarray], fixations: np.ndarray | Sequence[np.ndarray]) -> None:
+        """Add frames: maps ``preds`` and their fixation maps (same shapes)."""
+        for p, f in zip(_frames(preds), _frames(fixations)):
+            p = np.asarray(p, np.float64)
+            if p.shape != np.shape(f):
+                raise ValueError(f"map {p.shape} and fixations {np.shape(f)} differ in shape")
+            lo, hi = p.min(), p.max()
+            p = (p - lo) / (hi - lo) if hi > lo else np.zeros_like(p)
+            idx = np.minimum((p * self.bins).astype(int), self.bins - 1)
+            m = np.asarray(f) > 0
+            self.pos += np.bincount(idx[m], minlength=self.bins)
+            self.neg += np.bincount(idx[~m], minlength=self.bins)
+            self.n_frames += 1
+
+    def curve(self) -> tuple[np.ndarray, np.ndarray]:
+        """(FPR, TPR) from the highest threshold down, starting at (0, 0)."""
+        tpr = np.concatenate([[0.0], np.cumsum(self.pos[::-1]) / max(int(self.pos.sum()), 1)])
+        fpr = np.concatenate([[0.0], np.cumsum(self.neg[::-1]) / max(int(self.neg.sum()), 1)])
+        return fpr, tpr
+
+
+def _frames(x: np.ndarray | Sequence[np.ndarray]) -> Sequence[np.ndarray]:
+    """A ``(H, W)`` map as one frame; a ``(N, H, W)`` array or a sequence of maps as frames."""
+    return [x] if isinstance(x, np.ndarray) and x.ndim == 2 else x
+
+
 def roc_from_maps(preds: Sequence[np.ndarray], fixations: Sequence[np.ndarray], bins: int = 100
                   ) -> tuple[np.ndarray, np.ndarray]:
-    """Pooled ROC (FPR, TPR) of saliency maps against binary fixation maps (AUC-Judd style).
-
-    Each map is min-max normalized to [0, 1]; for every threshold (``bins`` levels) TPR is the
-    fraction of fixated pixels at or above it and FPR the fraction of non-fixated pixels at or
-    above it, pooled over all frames. Maps and fixations must have the same shape per frame.
-    """
-    pos = np.zeros(bins, np.int64)
-    neg = np.zeros(bins, np.int64)
-    for p, f in zip(preds, fixations):
-        p = np.asarray(p, np.float64)
-        rng = p.max() - p.min()
-        p = (p - p.min()) / rng if rng > 0 else np.zeros_like(p)
-        idx = np.minimum((p * bins).astype(int), bins - 1)
-        m = np.asarray(f) > 0
-        pos += np.bincount(idx[m], minlength=bins)
-        neg += np.bincount(idx[~m], minlength=bins)
-    tpr = np.concatenate([[0.0], np.cumsum(pos[::-1]) / max(pos.sum(), 1)])
-    fpr = np.concatenate([[0.0], np.cumsum(neg[::-1]) / max(neg.sum(), 1)])
-    return fpr, tpr
+    """Pooled ROC (FPR, TPR) of saliency maps against binary fixation maps (see :class:`RocCounts`)."""
+    counts = RocCounts(bins)
+    counts.update(preds, fixations)
+    return counts.curve()
 
 
 @_styled

@@ -8,6 +8,7 @@ the frame), and reports the measured frames/s of the network alone and of the wh
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -78,9 +79,10 @@ def predict_video(source: str | os.PathLike, run: str | os.PathLike, out: str | 
     from salkd.models import load_for_inference
     from salkd.sizes import as_size
 
+    _check_options(res, batch_size)
     run = Path(run)
     model, _, size = load_for_inference(run)
-    if res:
+    if res is not None:
         size = as_size(int(res) if isinstance(res, float) else res)
     dev = resolve_device(device)
     model = model.to(dev).eval()
@@ -90,11 +92,9 @@ def predict_video(source: str | os.PathLike, run: str | os.PathLike, out: str | 
     frames_it, n, fps = iter_frames(source)
     out = Path(out)
     maps_path = Path(maps_dir) if maps_dir else out.with_suffix("").with_name(out.stem + "_maps")
-    maps_path.mkdir(parents=True, exist_ok=True)
     frames = list(tqdm(frames_it, total=n or None, desc="read", disable=not progress, unit="frame"))
     if not frames:
         raise ValueError(f"{source} has no frames")
-    H, W = frames[0].shape[:2]
     small = np.stack([cv2.resize(f, (size[1], size[0]), interpolation=cv2.INTER_AREA) for f in frames])
     x_all = torch.from_numpy(small).permute(0, 3, 1, 2).float().div_(255.0)
     t_net = 0.0
@@ -115,7 +115,40 @@ def predict_video(source: str | os.PathLike, run: str | os.PathLike, out: str | 
             y = torch.sigmoid(y.float())[:, 0].cpu().numpy()
             t_net += time.perf_counter() - t1
             maps.extend(y)
-    writer = None
+    _write_outputs(frames, maps, out, maps_path, fps)
+    total = time.perf_counter() - t0
+    report = {"frames": len(frames), "res": list(size), "net_fps": len(frames) / max(t_net, 1e-9),
+              "end_to_end_fps": len(frames) / max(total, 1e-9), "video": str(out), "maps": str(maps_path),
+              "device": str(dev)}
+    return report
+
+
+def _check_options(res: Any, batch_size: Any) -> None:
+    """Refuse a non-positive resolution or batch size before any work, naming the option."""
+    sizes = res if isinstance(res, (tuple, list)) else [res]
+    if res is not None and not all(isinstance(v, (int, float)) and int(v) == v and v >= 1 for v in sizes):
+        raise ValueError(f"--res / res must be a positive integer (or a pair), got {res!r}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"--batch / batch_size must be a positive integer, got {batch_size!r}")
+
+
+def _write_outputs(frames: list[np.ndarray], maps: list[np.ndarray], out: Path, maps_path: Path, fps: float) -> None:
+    """Write the overlay video (atomically) and one PNG map per frame; on failure remove a maps
+    folder made here, so a failed predict leaves no empty ``*_maps/`` behind."""
+    created = not maps_path.exists()
+    maps_path.mkdir(parents=True, exist_ok=True)
+    try:
+        _write_video_and_maps(frames, maps, out, maps_path, fps)
+    except BaseException:
+        if created:
+            shutil.rmtree(maps_path, ignore_errors=True)
+        raise
+
+
+def _write_video_and_maps(frames: list[np.ndarray], maps: list[np.ndarray], out: Path, maps_path: Path,
+                          fps: float) -> None:
+    """The JET overlay video ``out`` and the maps ``maps_path/00000.png ...`` at the frames' size."""
+    H, W = frames[0].shape[:2]
     with atomic_path(out) as tmp:
         writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (W, H))
         if not writer.isOpened():
@@ -129,8 +162,3 @@ def predict_video(source: str | os.PathLike, run: str | os.PathLike, out: str | 
             overlay = cv2.addWeighted(cv2.cvtColor(f, cv2.COLOR_RGB2BGR), 0.55, heat, 0.45, 0)
             writer.write(overlay)
         writer.release()
-    total = time.perf_counter() - t0
-    report = {"frames": len(frames), "res": list(size), "net_fps": len(frames) / max(t_net, 1e-9),
-              "end_to_end_fps": len(frames) / max(total, 1e-9), "video": str(out), "maps": str(maps_path),
-              "device": str(dev)}
-    return report

@@ -31,7 +31,7 @@ from salkd.papers import PAPERS, teachers
 SECTIONS = [teachers, *PAPERS.values()]
 from salkd.tables import write_table
 
-__all__ = ["make_all", "claims", "TABLES", "FIGURES", "predictions", "ReportError"]
+__all__ = ["make_all", "claims", "TABLES", "FIGURES", "predictions", "roc_all_frames", "ReportError"]
 
 #: stem -> (paper reference, builder ``ctx -> DataFrame | None``, caption), every paper's tables in order
 TABLES: dict[str, tuple[str, Callable[[Any], pd.DataFrame | None], str]] = {
@@ -119,6 +119,46 @@ def _predict_run(ctx: Any, run: Path, task: str, picks: Sequence[tuple[str, int]
     return [cv2.resize(pred_of[p], (w, h), interpolation=cv2.INTER_LINEAR) for p, (h, w) in zip(picks, shapes)]
 
 
+def roc_all_frames(ctx: Any, runs: Mapping[str, Path], task: str = "fixation", *, batch: int = 16) -> dict[str, Any]:
+    """skd Fig. 6: ``{label: plots.RocCounts}`` of each run pooled over *every* labelled frame of the test
+    split (maps upsampled bilinear to the labels' size, as :func:`salkd.evaluate.evaluate` scores them),
+    streamed a batch at a time."""
+    import torch
+
+    from salkd import plots
+    from salkd.evaluate import predict_cache, unit_map, video_batches
+    from salkd.map_sources import run_maps
+    from salkd.models import load_for_inference
+    from salkd.runs import read_json
+
+    ds = ctx.dataset(task, "test")
+    label = "fixation" if task == "fixation" else "mask"
+    out: dict[str, Any] = {}
+    for name, run in runs.items():
+        run = Path(run)
+        cfg = read_json(run / "config.json")
+        fixed = run_maps(ctx, run, cfg, "test")  # a published teacher or a baseline
+        model, out_name = None, None
+        if fixed is None:
+            model, cfg, _ = load_for_inference(run)
+            names_out = tuple(getattr(model, "output_names", ()))
+            out_name = "spatiotemporal" if "spatiotemporal" in names_out else (names_out[0] if len(names_out) > 1 else None)
+        cache = ctx.cache(task, "test", cfg.get("res"))
+        counts = plots.RocCounts()
+        for v in cache.videos:
+            arr = cache.video(v)
+            ts = [int(t) for t in np.flatnonzero(arr[f"has_{label}"])] if f"has_{label}" in arr else []
+            if not ts:
+                continue
+            pred = (np.stack([unit_map(fixed[v][t]) for t in ts]) if fixed is not None else
+                    predict_cache(model, arr["frames"], device=torch.device("cpu"), indices=ts, output=out_name))
+            for b in video_batches(ds, arr, v, ts, pred, task, "full", batch):
+                counts.update(b["pred"], b[label])
+        if counts.n_frames:
+            out[name] = counts
+    return out
+
+
 def _prediction_figures(ctx: Any, out_dir: Path, attempt: Callable[[str, Callable[[], Any]], Any]) -> list[Path]:
     from salkd import plots
 
@@ -137,10 +177,13 @@ def _prediction_figures(ctx: Any, out_dir: Path, attempt: Callable[[str, Callabl
                                          gt_label="density" if task == "fixation" else "mask")
             name = stem.replace("_roc_fig7", "").replace("skd_fig6", "skd_fig7") if "roc" in stem else stem
             written += plots.save(fig, out_dir, name)
-            if "roc" in stem:
-                curves = {k: plots.roc_from_maps(m, pred["labels"]) for k, m in pred["maps"].items()}
-                written += plots.save(plots.roc_curves(curves, title="skd Fig. 6: ROC (fixations)"), out_dir,
-                                      "skd_fig6_roc")
+            if "roc" in stem:  # every test frame, not the qualitative picks
+                counts = attempt("skd_fig6_roc", lambda: roc_all_frames(ctx, runs, task))
+                if counts:
+                    n = max(c.n_frames for c in counts.values())
+                    curves = {k: c.curve() for k, c in counts.items()}
+                    written += plots.save(plots.roc_curves(curves, title=f"skd Fig. 6: ROC (fixations, {n} test frames "
+                                                                          f"pooled)"), out_dir, "skd_fig6_roc")
     return written
 
 

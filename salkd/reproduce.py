@@ -149,7 +149,7 @@ def reproduce(profile: str | None = "quick", *, data_fixation: str | os.PathLike
               data_vsod: str | os.PathLike | None = None, out: str | os.PathLike | None = None,
               only: Iterable[str] | None = None, force: bool = False, retrain: bool = False,
               timeout: int | None = 3600, progress: bool = True, outcomes: list[Outcome] | None = None,
-              keep_going: bool = False) -> int:
+              keep_going: bool = False, refresh_figures: bool = False) -> int:
     """Run the notebooks in order with papermill; return 0 when all succeeded (or were skipped).
 
     ``profile``: the profile name (``None``: ``$SALKD_PROFILE`` or "quick"); ``data_fixation`` /
@@ -160,7 +160,10 @@ def reproduce(profile: str | None = "quick", *, data_fixation: str | os.PathLike
     (``None``: none); ``progress``: papermill's per-notebook progress bar. ``outcomes``: a list to
     receive one :class:`Outcome` per selected notebook (for callers and tests). ``keep_going``: the
     report (notebook 08) builds what it can past a failed table or figure and lists the failures in
-    ``CLAIMS.md`` instead of stopping (``SALKD_KEEP_GOING=1`` in the kernels). A summary table
+    ``CLAIMS.md`` instead of stopping (``SALKD_KEEP_GOING=1`` in the kernels). ``refresh_figures``:
+    the ``quick`` report rewrites the committed ``figures/`` (``SALKD_REFRESH_FIGURES=1`` in the
+    kernels; ``make reproduce`` asks for it); without it, figures go to ``<runs>/<profile>/figures``.
+    A summary table
     (notebook, status, seconds) is printed at the end.
     """
     import papermill as pm
@@ -169,6 +172,8 @@ def reproduce(profile: str | None = "quick", *, data_fixation: str | os.PathLike
 
     if keep_going:
         os.environ["SALKD_KEEP_GOING"] = "1"  # the kernels papermill starts inherit it
+    if refresh_figures:
+        os.environ["SALKD_REFRESH_FIGURES"] = "1"
 
     profile = profile or default_profile()
     get_profile(profile)  # unknown profile -> KeyError naming the choices, before any kernel starts
@@ -184,8 +189,15 @@ def reproduce(profile: str | None = "quick", *, data_fixation: str | os.PathLike
     chosen = set(select(all_nbs, only))
     keys: dict[Path, str] = {}
     prev = ""
+    # where the report writes is part of the key: a run that now refreshes figures/ reruns the report
+    key_params = {**params, "FIGURES": str(runs_root / profile / "figures") if out is not None
+                  else str(paths.figures_dir(profile))}
+    from salkd.pipeline import env_overrides
+
+    if env_overrides():  # profile overrides given to the kernels ($SALKD_OVERRIDES, e.g. the dry run)
+        key_params["OVERRIDES"] = env_overrides()
     for nb in all_nbs:  # the chain runs over every notebook, so `only` does not change the keys
-        prev = keys[nb] = notebook_key(nb, params, prev)
+        prev = keys[nb] = notebook_key(nb, key_params, prev)
     results = outcomes if outcomes is not None else []
     todo = [nb for nb in all_nbs if nb in chosen]
     cwd = str(paths.home())

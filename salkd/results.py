@@ -27,7 +27,8 @@ __all__ = ["results_dir", "save", "load", "load_or_none", "row", "Summary", "sum
 #: which notebook makes each experiment
 MAKER = {"teachers": "01_teachers", "skd_table3": "02_skd_students / 03_skd_spatiotemporal",
          "skd_table4": "06_ablations", "skd_mu": "06_ablations", "uva_table3": "04_uvanet",
-         "uva_fig6": "06_ablations", "fastvsod_main": "05_fastvsod", "fastvsod_table3": "06_ablations",
+         "uva_fig6": "06_ablations", "skd_unlabeled": "06_ablations", "uva_unlabeled": "06_ablations",
+         "fastvsod_main": "05_fastvsod", "fastvsod_table3": "06_ablations",
          "fastvsod_fig6": "06_ablations", "fastvsod_fig7": "06_ablations", "speed": "07_speed_memory",
          "data": "00_data"}
 
@@ -204,6 +205,14 @@ def data_desc(ctx: Any, task: str) -> str:
             src = f"synthetic {spec.get('style', '')} {spec.get('n_videos', '?')}x{spec.get('n_frames', '?')} frames"
         elif isinstance(s, str) and s.startswith("shared:"):
             src = s.split(":", 1)[1]
+        elif isinstance(s, (list, dict)):  # several training sources (salkd.data.sources)
+            from salkd.data.sources import parse_sources
+
+            parsed = parse_sources(s, f"data.{task}.source")
+            src = " + ".join(x.name for x in parsed)
+            tests = [x.name for x in parsed if x.splits is None or "test" in x.splits]
+            if tests and len(tests) < len(parsed):  # some sources only train (e.g. DUTS still images)
+                return f"{getattr(ctx, 'profile', '?')}: test split of {' + '.join(tests)} (trained on {src})"
         else:
             src = str(s)
         if spec.get("val_source"):  # the test split is read from the separate validation source

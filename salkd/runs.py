@@ -3,7 +3,9 @@
 Layout of a run folder (written atomically, file by file):
 
 ``config.json``   everything needed to rebuild the model (``{"model": {"name", "kwargs"}, ...}``)
-                  plus the stage's settings and the upstream run folders it used;
+                  plus the stage's settings, the upstream run folders it used (relative to the runs
+                  root, :func:`run_ref`) and its data (:func:`data_ref` and :func:`data_fingerprint`),
+                  so that a moved runs root or dataset keeps its runs;
 ``env.json``      versions, git commit, device, thread count;
 ``history.csv``   one row per epoch, appended as training goes;
 ``metrics.json``  final validation metrics; its presence marks the run as complete;
@@ -12,17 +14,22 @@ Layout of a run folder (written atomically, file by file):
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
 import subprocess
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 from salkd import paths
 from salkd.atomic import write_json
 
-__all__ = ["environment", "read_json", "is_complete", "RunError", "config_matches"]
+__all__ = ["environment", "read_json", "is_complete", "RunError", "config_matches", "comparable", "run_ref",
+           "run_from_ref", "data_ref", "data_fingerprint", "UPSTREAM_KEYS"]
+
+#: the config keys that name an upstream run folder
+UPSTREAM_KEYS = ("teacher", "spatial", "temporal", "student", "spatial_teacher", "temporal_teacher", "stage1")
 
 
 class RunError(RuntimeError):
@@ -38,12 +45,14 @@ def _git_commit() -> str | None:
         return None
 
 
-def environment(device: str | None = None) -> dict[str, Any]:
-    """Versions, git commit and device, for ``env.json``."""
+def environment(device: str | None = None, precision: str | None = None) -> dict[str, Any]:
+    """Versions, git commit, device and the arithmetic precision actually used (``"auto"`` resolved:
+    fp32 / bf16 / fp16), for ``env.json``."""
     import numpy
     import torch
 
     import salkd
+    from salkd.threads import record as thread_record
 
     info: dict[str, Any] = {
         "salkd": salkd.__version__,
@@ -54,8 +63,10 @@ def environment(device: str | None = None) -> dict[str, Any]:
         "processor": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        "threads": thread_record(),   # count, OpenMP wait policy and why (salkd.threads)
         "cuda": torch.version.cuda if torch.cuda.is_available() else None,
         "device": device,
+        "precision": precision,
         "git_commit": _git_commit(),
     }
     if torch.cuda.is_available():
@@ -92,12 +103,106 @@ def _canon(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, default=str)
 
 
-def config_matches(run: str | os.PathLike, config: Mapping[str, Any]) -> bool:
-    """True when the run folder's ``config.json`` equals ``config`` (JSON-canonical comparison)."""
+def _relative(path: str | os.PathLike, root: str | os.PathLike) -> str | None:
+    """``path`` relative to ``root`` (POSIX), or None when it is not under it."""
+    for norm in (os.path.abspath, os.path.realpath):
+        rel = os.path.relpath(norm(path), norm(root))
+        if rel != ".." and not rel.startswith(".." + os.sep):
+            return Path(rel).as_posix()
+    return None
+
+
+def run_ref(run: str | os.PathLike | None, root: str | os.PathLike) -> str | None:
+    """How a config names an upstream run: its path relative to the runs root ``root``, so that the runs
+    folder can be moved or copied; absolute when it lies outside ``root``."""
+    if run is None:
+        return None
+    return _relative(run, root) or os.path.abspath(run)
+
+
+def run_from_ref(ref: str | os.PathLike, root: str | os.PathLike) -> Path:
+    """The run folder a config names (:func:`run_ref`); an absolute path (older configs) is kept."""
+    return Path(root) / ref if not os.path.isabs(ref) else Path(ref)
+
+
+def data_ref(path: str | os.PathLike) -> str:
+    """How a config names a dataset folder: ``data:<rel>`` under the generated-data folder, ``shared:<rel>``
+    under the shared sample data, else its absolute path."""
+    for prefix, root in (("data", paths.data_dir()), ("shared", paths.shared_data())):
+        rel = _relative(path, root)
+        if rel is not None and rel != ".":
+            return f"{prefix}:{rel}"
+    return os.path.abspath(path)
+
+
+def _files(root: Path) -> Iterator[tuple[str, int]]:
+    """``(path relative to root, size)`` of every file under ``root`` (hidden ones left out)."""
+    if root.is_file():
+        yield root.name, root.stat().st_size
+        return
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        for name in files:
+            if not name.startswith("."):
+                p = os.path.join(folder, name)
+                yield Path(os.path.relpath(p, root)).as_posix(), os.stat(p).st_size
+
+
+def data_fingerprint(roots: Sequence[str | os.PathLike]) -> str:
+    """A cheap content key of datasets: the names and sizes of their files (a dataset moved or copied
+    elsewhere keeps it; adding, removing or resizing a file changes it)."""
+    h = hashlib.sha256()
+    for root in roots:
+        h.update(b"\0")
+        for rel, size in sorted(_files(Path(root))):
+            h.update(f"{rel}\t{size}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def _portable(config: Mapping[str, Any], runs_root: str | os.PathLike | None) -> dict[str, Any]:
+    """``config`` with the absolute paths of older configs as :func:`run_ref` / :func:`data_ref` write them."""
+    out = dict(config)
+    for k in UPSTREAM_KEYS:
+        v = out.get(k)
+        if v == "None":
+            out[k] = None
+        elif isinstance(v, str) and os.path.isabs(v) and runs_root is not None:
+            out[k] = run_ref(v, runs_root)
+    d = out.get("dataset")
+    if isinstance(d, str) and os.path.isabs(d):
+        out["dataset"] = data_ref(d)
+    elif isinstance(d, list):
+        out["dataset"] = [data_ref(x) if os.path.isabs(x) else x for x in d]
+    return out
+
+
+def comparable(have: Mapping[str, Any], want: Mapping[str, Any],
+               runs_root: str | os.PathLike | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Two configs as compared for reuse: paths in today's relative form (older configs held absolute ones),
+    and the data identified by its fingerprint when both record one (the dataset may have moved), else by path."""
+    a, b = _portable(have, runs_root), _portable(want, runs_root)
+    drop = "dataset" if "data_fingerprint" in a and "data_fingerprint" in b else "data_fingerprint"
+    for c in (a, b):
+        c.pop(drop, None)
+    return a, b
+
+
+def _runs_root_of(run: str | os.PathLike) -> Path | None:
+    """The runs root of ``<root>/<profile>/<stage>/<name>`` (None for a shallower path)."""
+    parents = Path(os.path.abspath(run)).parents
+    return parents[2] if len(parents) > 3 else None
+
+
+def config_matches(run: str | os.PathLike, config: Mapping[str, Any],
+                   runs_root: str | os.PathLike | None = None) -> bool:
+    """True when the run folder's ``config.json`` equals ``config`` (JSON-canonical, after :func:`comparable`;
+    ``runs_root``: default the folder three levels above ``run``)."""
     p = Path(run) / "config.json"
     if not p.is_file():
         return False
-    return _canon(read_json(p)) == _canon(json.loads(_canon(config)))
+    root = runs_root if runs_root is not None else _runs_root_of(run)
+    have, want = comparable(read_json(p), json.loads(_canon(config)), root)
+    return _canon(have) == _canon(want)
 
 
 def write_config(run: str | os.PathLike, config: Mapping[str, Any]) -> Path:

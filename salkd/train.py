@@ -12,8 +12,9 @@ it runs a :class:`Trainer` (``prepare`` / ``train_epoch`` / ``end_epoch`` / ``fi
   ``resume=True`` ends with the same weights as an uninterrupted one (tested on CPU).
 * Checkpoints every ``ckpt_every`` steps and at each epoch end, written atomically; validation
   each epoch; ``best.pt`` kept on ``select_metric``; ``history.csv`` rewritten after every epoch.
-* Mixed precision: fp16 autocast + GradScaler on CUDA (``precision="auto"``), bf16 autocast on CPU
-  when asked (``precision="bf16"``); fp32 otherwise.
+* Mixed precision: ``precision="auto"`` is fp16 autocast + GradScaler on CUDA, bf16 autocast on a CPU
+  with native bf16 (oneDNN: AVX512-BF16 / AMX), fp32 elsewhere (:func:`salkd.device.resolve_precision`);
+  ``"bf16"`` / ``"fp16"`` / ``"fp32"`` force one. ``env.json`` records the precision used.
 * Multi-process data parallel with ``torchrun`` (``DistributedDataParallel``; gloo on CPU, nccl on
   GPU): each process takes its slice of the same global batch, so N processes give the result of
   one process with that global batch (up to float summation order; BatchNorm statistics are per
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -35,12 +37,13 @@ from torch import nn
 
 from salkd.atomic import write_json
 # re-exported: resolve_device, distributed_info and seed_everything live in salkd.device now
-from salkd.device import distributed_info, resolve_device, seed_everything
+from salkd.device import distributed_info, resolve_device, resolve_precision, seed_everything
 from salkd.train_state import (TrainSettings, json_roundtrip, lr_at, make_optimizer, precision_context, progress, read_history,
-                               rng_state, save_torch, set_rng_state, write_history)
+                               rng_state, save_torch, set_rng_state, write_history, writing)
 from salkd.runs import RunError, config_matches, environment, is_complete, read_json, write_config
+from salkd.threads import apply_thread_policy
 
-__all__ = ["TrainSettings", "TrainResult", "Trainer", "fit", "seed_everything", "resolve_device", "ModelHandle",
+__all__ = ["TrainSettings", "TrainResult", "Trainer", "TrainingInterrupted", "fit", "seed_everything", "resolve_device", "ModelHandle",
            "collate", "distributed_info"]
 
 LossFn = Callable[["ModelHandle", dict[str, Any]], "tuple[torch.Tensor, dict[str, float]]"]
@@ -72,6 +75,18 @@ def collate(samples: list[Mapping[str, Any]], device: torch.device) -> dict[str,
         else:
             out[key] = vals
     return out
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM, in the ``salkd`` command) during training: where it stopped and where a rerun resumes."""
+
+    def __init__(self, run: Path, step: int, resume_step: int) -> None:
+        super().__init__(run, step, resume_step)
+        self.run, self.step, self.resume_step = run, step, resume_step
+
+    def __str__(self) -> str:
+        return (f"interrupted at step {self.step} of {self.run}; rerun the same command to resume "
+                f"from step {self.resume_step}")
 
 
 class _MethodAdapter(nn.Module):
@@ -128,6 +143,7 @@ class Trainer:
         self.settings, self.val_fn, self.config = settings, val_fn, config
         self.resume, self.force, self.stop_after_steps, self.desc = resume, force, stop_after_steps, desc
         self.step = 0
+        self.saved_step: int | None = None   # the step of the last checkpoint (where a rerun resumes)
         self.history: list[dict[str, Any]] = []
         self.best: float | None = None
         self.interrupted = False
@@ -153,7 +169,8 @@ class Trainer:
         self.global_batch = global_batch
         self.local_batch = global_batch // self.world
         self.steps_per_epoch = n // global_batch
-        self.total = s.epochs * self.steps_per_epoch
+        # an iteration budget (fastvsod Sec. 4.1) replaces epochs; the last epoch may then be partial
+        self.total = s.max_iters if s.max_iters is not None else s.epochs * self.steps_per_epoch
         if s.max_steps is not None:
             self.total = min(self.total, s.max_steps)
 
@@ -197,17 +214,26 @@ class Trainer:
         self.optimizer = make_optimizer(model, s)
         autocast, use_scaler = precision_context(s.precision, self.device)
         self.scaler = torch.amp.GradScaler("cuda") if use_scaler else None
-        if self.resume and self.ckpt_path.is_file():
-            state = torch.load(self.ckpt_path, map_location="cpu", weights_only=True)
+        state = torch.load(self.ckpt_path, map_location="cpu", weights_only=True) \
+            if self.resume and self.ckpt_path.is_file() else None
+        # a resumed run keeps the thread count it started with: thread counts change the last bits
+        apply_thread_policy(keep=state.get("threads") if state else None)
+        if state is not None:
             model.load_state_dict(state["model"])
             self.optimizer.load_state_dict(state["optimizer"])
             if self.scaler is not None and state.get("scaler"):
                 self.scaler.load_state_dict(state["scaler"])
             self.step, self.history, self.best = int(state["step"]), list(state["history"]), state.get("best")
             set_rng_state(state["rng"])
+            self.saved_step = self.step
+            if self.rank == 0 and self.step > 0:
+                print(f"{self.run_path}: resuming from step {self.step} of {self.total}", file=sys.stderr, flush=True)
         if self.rank == 0:
-            write_config(self.run_path, self.full_config)
-            write_json(self.run_path / "env.json", environment(str(self.device)) | {"world_size": self.world})
+            with writing(self.run_path / "config.json"):
+                write_config(self.run_path, self.full_config)
+            env = environment(str(self.device), precision=resolve_precision(s.precision, self.device))
+            with writing(self.run_path / "env.json"):
+                write_json(self.run_path / "env.json", env | {"world_size": self.world})
 
         wrapped: nn.Module = _MethodAdapter(model)
         if self.world > 1:
@@ -217,6 +243,7 @@ class Trainer:
         self.net = ModelHandle(model, wrapped, autocast)
         self.bar = progress(self.total, self.step, s.progress and self.rank == 0, self.desc or self.run_path.name)
         self._reset_epoch_stats()
+        self._restore_epoch_stats(state.get("epoch_stats") if state else None)
         model.train()
         return None
 
@@ -224,6 +251,23 @@ class Trainer:
         self.epoch_loss: dict[str, list[float]] = {}
         self.seen = 0
         self.t_epoch = time.perf_counter()
+        self.pending_epoch: int | None = None
+
+    def _epoch_stats(self) -> dict[str, Any]:
+        """The running sums of the current epoch (per-step losses, frames, seconds), for a mid-epoch checkpoint."""
+        return {"loss": {k: list(v) for k, v in self.epoch_loss.items()}, "seen": self.seen,
+                "seconds": time.perf_counter() - self.t_epoch}
+
+    def _restore_epoch_stats(self, stats: Mapping[str, Any] | None) -> None:
+        """Continue the epoch's sums from a mid-epoch checkpoint, so its history row counts every step once.
+        An epoch whose steps were all done but not yet closed is closed first by :meth:`run`."""
+        if not stats:
+            return
+        self.epoch_loss = {k: [float(x) for x in v] for k, v in stats["loss"].items()}
+        self.seen = int(stats["seen"])
+        self.t_epoch = time.perf_counter() - float(stats["seconds"])
+        if self.step > 0 and (self.step % self.steps_per_epoch == 0 or self.step >= self.total):
+            self.pending_epoch = (self.step - 1) // self.steps_per_epoch
 
     def checkpoint(self, epoch_done: bool = False) -> None:
         """Write ``checkpoint.pt`` (rank 0): weights, optimizer, scaler, step, history, best, RNG state."""
@@ -232,7 +276,9 @@ class Trainer:
         save_torch(self.ckpt_path, {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                                      "scaler": self.scaler.state_dict() if self.scaler else None, "step": self.step,
                                      "history": self.history, "best": self.best, "rng": rng_state(),
-                                     "epoch_done": epoch_done})
+                                     "epoch_done": epoch_done, "threads": torch.get_num_threads(),
+                                     "epoch_stats": None if epoch_done else self._epoch_stats()})
+        self.saved_step = self.step
 
     # -- one epoch ---------------------------------------------------------------------------
     def _batch(self, perm: list[int], b: int) -> dict[str, Any]:
@@ -280,8 +326,8 @@ class Trainer:
             if self.step >= self.total:
                 break
             batch = self._batch(perm, b)
-            for g in self.optimizer.param_groups:
-                g["lr"] = lr_at(s, self.step, self.total)
+            for g in self.optimizer.param_groups:  # groups of ``param_lr`` at their multiple of the policy's lr
+                g["lr"] = lr_at(s, self.step, self.total) * float(g.get("lr_scale", 1.0))
             loss, logs = self.loss_fn(self.net, batch)
             if not torch.isfinite(loss):
                 raise FloatingPointError(f"{self.run_path}: loss became {loss.item()} at step {self.step}; lower the "
@@ -349,7 +395,8 @@ class Trainer:
                             "train_seconds": float(sum(r["seconds"] for r in history)),
                             "train_frames_per_s": last.get("frames_per_s"),
                             "select_metric": s.select_metric, "best": self.best})
-            write_json(self.run_path / "metrics.json", metrics)
+            with writing(self.run_path / "metrics.json"):
+                write_json(self.run_path / "metrics.json", metrics)
         if self.world > 1:
             import torch.distributed as dist
 
@@ -363,15 +410,22 @@ class Trainer:
         The run folder is locked meanwhile (a second process on the same run stops with a clear message)."""
         from salkd.locks import locked
 
-        if distributed_info()[0] != 0:
-            return self._run()
-        with locked(self.run_path, wait=False, what="run folder"):
-            return self._run()
+        try:
+            if distributed_info()[0] != 0:
+                return self._run()
+            with locked(self.run_path, wait=False, what="run folder"):
+                return self._run()
+        except KeyboardInterrupt as exc:
+            if isinstance(exc, TrainingInterrupted):
+                raise
+            raise TrainingInterrupted(self.run_path, self.step, self.saved_step or 0) from exc
 
     def _run(self) -> TrainResult:
         done = self.prepare()
         if done is not None:
             return done
+        if self.pending_epoch is not None:   # interrupted after an epoch's last step, before closing it
+            self.end_epoch(self.pending_epoch)
         while self.step < self.total:
             epoch = self.step // self.steps_per_epoch
             if not self.train_epoch(epoch):

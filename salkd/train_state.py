@@ -2,14 +2,16 @@
 checkpoint and history files (used by :class:`salkd.train.Trainer`)."""
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
+import errno
 import io
 import os
 import random
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -18,7 +20,7 @@ from torch import nn
 from salkd.atomic import atomic_path, write_text
 
 __all__ = ["TrainSettings", "lr_at", "make_optimizer", "rng_state", "set_rng_state", "save_torch", "write_history", "read_history",
-           "precision_context", "progress", "json_roundtrip"]
+           "precision_context", "progress", "json_roundtrip", "DiskFullError", "writing", "is_disk_full"]
 
 
 @dataclass
@@ -34,6 +36,9 @@ class TrainSettings:
     lr_policy: str = "constant"        # "constant" | "poly"
     poly_power: float = 0.9            # fastvsod: (1 - iter/max_iter)^0.9
     max_steps: int | None = None       # caps epochs * steps_per_epoch
+    # the run's length in optimizer steps (iterations), replacing epochs (fastvsod Sec. 4.1: 40,000
+    # iterations, poly schedule over them); None: epochs * steps_per_epoch
+    max_iters: int | None = None
     seed: int = 0
     ckpt_every: int = 200              # steps between checkpoints (plus one at every epoch end)
     select_metric: str | None = None   # validation metric for best.pt, e.g. "nss" or "max_f"
@@ -43,13 +48,30 @@ class TrainSettings:
     device: str = "auto"
     grad_clip: float | None = None
     progress: bool = True
+    # learning-rate multipliers per parameter-name prefix, e.g. {"backbone.": 0.1} (fine-tuned pretrained
+    # layers at a tenth of ``lr``): one optimizer group per prefix (first match wins), the rest at 1
+    param_lr: dict[str, float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_iters is not None and (isinstance(self.max_iters, bool) or not isinstance(self.max_iters, int)
+                                           or self.max_iters < 1):
+            raise ValueError(f"max_iters must be a positive int (optimizer steps) or None, got {self.max_iters!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """Plain values for ``config.json``; ``max_iters`` only when set, so runs sized in epochs keep the
+        config (and reuse) they had before iteration budgets existed."""
+        out = dataclasses.asdict(self)
+        if out.get("max_iters") is None:
+            out.pop("max_iters", None)
+        if not out.get("param_lr"):
+            out.pop("param_lr", None)
+        return out
 
 
 
 def lr_at(settings: TrainSettings, step: int, total: int) -> float:
+    """The learning rate of optimizer step ``step`` (0-based) of ``total``: constant, or the poly policy
+    ``lr·(1 - step/total)^power`` over the run's steps (fastvsod Sec. 4.1, ``total`` = its 40,000 iterations)."""
     if settings.lr_policy == "constant":
         return settings.lr
     if settings.lr_policy == "poly":
@@ -57,8 +79,29 @@ def lr_at(settings: TrainSettings, step: int, total: int) -> float:
     raise ValueError(f"unknown lr_policy {settings.lr_policy!r}; use 'constant' or 'poly'")
 
 
+def param_groups(model: nn.Module, s: TrainSettings) -> list[dict[str, Any]]:
+    """The trainable parameters in optimizer groups: one per ``s.param_lr`` prefix that matches any
+    (``lr_scale`` = its multiplier; a parameter goes to the first prefix its name starts with), then the
+    rest (``lr_scale`` 1). The learning rate of a group is ``lr_scale`` x :func:`lr_at`."""
+    scales = dict(s.param_lr or {})
+    for prefix, v in scales.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+            raise ValueError(f"param_lr[{prefix!r}] = {v!r}: a learning-rate multiplier must be > 0")
+    named: dict[str, list[nn.Parameter]] = {k: [] for k in scales}
+    rest: list[nn.Parameter] = []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            prefix = next((k for k in scales if name.startswith(k)), None)
+            (named[prefix] if prefix is not None else rest).append(p)
+    groups = [{"params": ps, "lr": s.lr * float(scales[k]), "lr_scale": float(scales[k]), "prefix": k}
+              for k, ps in named.items() if ps]
+    if rest:
+        groups.append({"params": rest, "lr": s.lr, "lr_scale": 1.0, "prefix": ""})
+    return groups
+
+
 def make_optimizer(model: nn.Module, s: TrainSettings) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
+    params: Any = param_groups(model, s) if s.param_lr else [p for p in model.parameters() if p.requires_grad]
     if s.optimizer == "adam":
         return torch.optim.Adam(params, lr=s.lr, weight_decay=s.weight_decay)
     if s.optimizer == "sgd":
@@ -86,8 +129,41 @@ def set_rng_state(state: Mapping[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+class DiskFullError(OSError):
+    """A run file could not be written because the disk (or quota) is full; names the file."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        super().__init__(errno.ENOSPC, f"no space left on device while writing {path}; free space and rerun to resume",
+                         str(path))
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """ENOSPC / EDQUOT, or torch's short-write errors from ``torch.save`` on a full disk."""
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and ("unexpected pos" in text or "file write failed" in text)
+
+
+@contextlib.contextmanager
+def writing(path: str | os.PathLike) -> Iterator[None]:
+    """Turn a full disk while writing ``path`` into :class:`DiskFullError` (other errors pass)."""
+    try:
+        yield
+    except DiskFullError:
+        raise
+    except (OSError, RuntimeError) as exc:
+        if is_disk_full(exc):
+            raise DiskFullError(path) from exc
+        raise
+
+
 def save_torch(path: Path, obj: Mapping[str, Any]) -> None:
-    with atomic_path(path) as tmp:
+    """``torch.save`` atomically; a full disk raises :class:`DiskFullError` naming ``path``."""
+    with writing(path), atomic_path(path) as tmp:
         torch.save(dict(obj), tmp)
 
 
@@ -101,15 +177,18 @@ def write_history(path: Path, rows: list[dict[str, Any]]) -> None:
     w = csv.DictWriter(buf, fieldnames=cols)
     w.writeheader()
     w.writerows(rows)
-    write_text(path, buf.getvalue())
+    with writing(path):
+        write_text(path, buf.getvalue())
 
 
 def precision_context(precision: str, device: torch.device) -> tuple[Callable[[], Any], bool]:
-    """Return (autocast context factory, use GradScaler)."""
+    """Return (autocast context factory, use GradScaler). ``"auto"`` is resolved by
+    :func:`salkd.device.resolve_precision` (fp16 on CUDA, bf16 on a native-bf16 CPU, else fp32)."""
     import contextlib
 
-    if precision == "auto":
-        precision = "fp16" if device.type == "cuda" else "fp32"
+    from salkd.device import resolve_precision
+
+    precision = resolve_precision(precision, device)
     if precision == "fp32":
         return contextlib.nullcontext, False
     if precision == "bf16":

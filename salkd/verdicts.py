@@ -27,7 +27,7 @@ from salkd.results import Summary
 __all__ = ["REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_MEASURED", "CONSISTENT", "INCONSISTENT",
            "BY_CONSTRUCTION", "NOT_COMPARABLE", "VERDICTS", "cap", "LOWER_BETTER", "NOISE_FLOOR",
            "NO_ERRORBAR_REL", "diff_noise", "verdict_better", "verdict_not_worse", "verdict_best", "verdict_close",
-           "verdict_at_least"]
+           "verdict_at_least", "verdict_all"]
 
 LOWER_BETTER = {"mae", "kld"}
 #: the noise assumed (relative to the score) when a difference has no error bar at all
@@ -114,3 +114,21 @@ def verdict_at_least(ours: float | None, paper: float) -> str:
     if ours is None or not np.isfinite(ours):
         return NOT_MEASURED
     return REPRODUCED if ours >= paper else NOT_REPRODUCED
+
+
+#: how a conjunction of verdicts resolves: the first of this list that any part has wins (a failing part
+#: fails the whole; then a missing part leaves it unmeasured; then the weakest support decides)
+_CONJUNCTION = [NOT_REPRODUCED, INCONSISTENT, NOT_MEASURED, NOT_COMPARABLE, BY_CONSTRUCTION, INCONCLUSIVE, CONSISTENT,
+                REPRODUCED]
+
+
+def verdict_all(*parts: str) -> str:
+    """A claim made of several parts that must all hold (e.g. "as accurate as the teacher *and* much
+    faster"): ``not reproduced`` / ``inconsistent`` if any part fails, else ``not measured`` if any part
+    is, else the weakest support among the parts (``inconclusive`` < ``consistent`` < ``reproduced``)."""
+    if not parts:
+        return NOT_MEASURED
+    unknown = [p for p in parts if p not in _CONJUNCTION]
+    if unknown:
+        raise ValueError(f"verdict_all: unknown verdict(s) {unknown}")
+    return min(parts, key=_CONJUNCTION.index)

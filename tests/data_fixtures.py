@@ -99,12 +99,51 @@ def make_davis_official(root: Path) -> Path:
     return root
 
 
-def make_avs1k(root: Path) -> Path:
-    """``{trainSet,validSet}/Frame/<video>/*.png`` + ``Ground/<video>/*.png``."""
+def make_avs1k(root: Path, with_test: bool = False) -> Path:
+    """``{trainSet,validSet}/Frame/<video>/*.png`` + ``Ground/<video>/*.png`` (and ``testSet/``)."""
     rng = np.random.default_rng(4)
-    for split, vids in (("trainSet", ["Vehicle_001", "Human_002"]), ("validSet", ["Building_003"])):
+    sets = [("trainSet", ["Vehicle_001", "Human_002"]), ("validSet", ["Building_003"])]
+    for split, vids in sets + ([("testSet", ["Boat_004"])] if with_test else []):
         for v in vids:
             for t in range(3):
                 write_img(root / split / "Frame" / v / f"{t + 1:04d}.png", rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
                 write_img(root / split / "Ground" / v / f"{t + 1:04d}.png", rng.integers(0, 256, (24, 32), dtype=np.uint8))
+    return root
+
+
+def make_davsod(root: Path, sets: dict[str, list[str]] | None = None, n_frames: int = 4) -> Path:
+    """DAVSOD as released: ``Training Set/``, ``Validation Set/``, ``Test Set/<group>/`` of toolkit videos
+    ``<video>/Imgs/*.jpg`` + ``GT_object/*.png``."""
+    sets = sets or {"Training Set": ["select_0001", "select_0002"], "Validation Set": ["select_0101"],
+                    "Test Set": ["Easy-35/select_0201", "Difficult-20/select_0301"]}
+    rng = np.random.default_rng(5)
+    for folder, videos in sets.items():
+        for v in videos:
+            for t in range(n_frames):
+                f, m = frame_and_mask(rng, t)
+                write_img(root / folder / v / "Imgs" / f"{t:05d}.jpg", f)
+                write_img(root / folder / v / "GT_object" / f"{t:05d}.png", m)
+    return root
+
+
+def make_dhf1k_official(root: Path, n_frames: int = 4) -> Path:
+    """DHF1K as public loaders unpack it: ``train/<video>``, ``val/<video>`` with ``images`` + ``maps`` +
+    ``fixation``, and ``test/<video>/images`` without labels (DHF1K withholds them)."""
+    make_dhf1k(root / "train", n_videos=3, n_frames=n_frames, with_points=False)
+    make_dhf1k(root / "val", n_videos=1, n_frames=n_frames, with_points=False)
+    (root / "val" / "0001").rename(root / "val" / "0601")
+    rng = np.random.default_rng(6)
+    for t in range(n_frames):
+        write_img(root / "test" / "0701" / "images" / f"{t + 1:04d}.png",
+                  rng.integers(0, 256, (24, 32, 3), dtype=np.uint8))
+    return root
+
+
+def make_duts(root: Path, n: int = 3) -> Path:
+    """DUTS-TR as released: ``DUTS-TR-Image/<name>.jpg`` + ``DUTS-TR-Mask/<name>.png`` (sizes differ)."""
+    rng = np.random.default_rng(7)
+    for i in range(n):
+        f, m = frame_and_mask(rng, i, (20 + 4 * i, 30))
+        write_img(root / "DUTS-TR-Image" / f"ILSVRC_{i:05d}.jpg", f)
+        write_img(root / "DUTS-TR-Mask" / f"ILSVRC_{i:05d}.png", m)
     return root

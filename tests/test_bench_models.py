@@ -2,6 +2,10 @@
 from __future__ import annotations
 
 import csv
+import json
+import re
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -105,7 +109,7 @@ def test_example_inputs_structured_and_deterministic() -> None:
     assert not torch.equal(a1, b1)  # the blobs moved between the frames (or at least differ)
 
 
-@pytest.mark.parametrize("runtime", ["eager", "cl", "bf16_cl", "jit", "onnx", "onnx_chunk"])
+@pytest.mark.parametrize("runtime", ["eager", "cl", "bf16_cl", "jit", "onnx", "onnx_chunk", "ort_int8"])
 def test_runner_matches_eager(runtime: str) -> None:
     torch.manual_seed(0)
     m = TinyPair().eval()
@@ -119,7 +123,7 @@ def test_runner_matches_eager(runtime: str) -> None:
     finally:
         runner.close()
     assert out.shape == ref.shape and out.dtype == np.float32
-    tol = 5e-2 if runtime == "bf16_cl" else 1e-4
+    tol = {"bf16_cl": 5e-2, "ort_int8": 0.1 * float(np.abs(ref).max()) + 1e-3}.get(runtime, 1e-4)
     assert np.max(np.abs(out - ref)) < tol
 
 
@@ -185,12 +189,13 @@ def test_main_quick_writes_csv_markdown_and_speedup(tmp_path, capsys, tiny_regis
                        "--no-progress"])
     assert code == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[-1].startswith("speedup ") and lines[-1].endswith("x")
-    float(lines[-1].split()[1][:-1])
+    assert re.fullmatch(r"speedup [0-9.]+x, [0-9]+% of ceiling \((cl|onnx|eager), [a-z0-9_+-]+\)", lines[-1]), lines[-1]
     with open(tmp_path / "bench_models.csv") as fh:
         rows = list(csv.DictReader(fh))
     assert set(bench.COLUMNS) <= set(rows[0])
+    # threads 1 only: no separate per-core rows
     assert {(r["runtime"], r["batch"]) for r in rows} == {(r, b) for r in ("eager", "cl", "onnx") for b in ("1", "4")}
+    assert all(r["precision"] == "fp32" and float(r["ceiling_fps"]) > 0 and float(r["peak_frac"]) > 0 for r in rows)
     assert all(r["status"] == "ok" for r in rows)
     assert all(float(r["fps"]) > 0 for r in rows)
     assert rows[0]["params"] == str(cost.count_params(TinyPair()))
@@ -205,8 +210,123 @@ def test_main_reports_model_errors(tmp_path, capsys) -> None:
     assert code == 0
     captured = capsys.readouterr()
     assert "unknown model" in captured.err
-    assert captured.out.strip().splitlines()[-1] == "speedup nanx"
+    assert captured.out.strip().splitlines()[-1].startswith("speedup nanx, nan% of ceiling (none, ")
 
 
 def test_main_rejects_unknown_runtime(tmp_path) -> None:
     assert bench.main(["--quick", "--runtimes", "tpu", "--out", str(tmp_path)]) == 2
+
+
+# --- precision, roofline, per-core, trained-run gate, cache ----------------------------------
+def test_cpu_info_names_key_flags_and_cores() -> None:
+    from salkd.bench import machine
+
+    info = machine.cpu_info()
+    assert info["cores"] >= 1 and set(info.get("flags", [])) <= set(machine.KEY_FLAGS)
+    assert isinstance(info["mkldnn_bf16"], bool)
+    line = bench.report.machine_line({"machine": info, "threads": 1})
+    for flag in ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8"):
+        assert f"{flag}=" in line
+
+
+def test_headline_line_format() -> None:
+    h = {"speedup": 3.2, "peak_frac": 0.871, "runtime": "ort_int8", "flags": "avx2+avx512_vnni"}
+    assert bench.report.headline_line(h) == "speedup 3.20x, 87% of ceiling (ort_int8, avx2+avx512_vnni)"
+
+
+def test_quantize_int8_calibrates_on_given_frames(tmp_path) -> None:
+    from salkd.bench.quant import quantize_int8
+    from salkd.export import export_onnx
+
+    torch.manual_seed(0)
+    m = TinyFrame().eval()
+    export_onnx(m, tmp_path / "m.onnx", res=16)
+    calib = [tuple(x.numpy() for x in rt.example_inputs(m, 16, 4, seed=k)) for k in range(2)]
+    info = quantize_int8(tmp_path / "m.onnx", tmp_path / "m.int8.onnx", calib, reduce_range=False)
+    assert info["calibration_frames"] == 8 and info["per_channel"]
+    import onnx
+
+    ops = {n.op_type for n in onnx.load(str(tmp_path / "m.int8.onnx")).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    with pytest.raises(ValueError, match="at least one batch"):
+        quantize_int8(tmp_path / "m.onnx", tmp_path / "x.onnx", [])
+
+
+def test_within_tolerance_gates_nss_and_maxf() -> None:
+    from salkd.bench import trained
+
+    assert trained.deltas({"nss": 2.0, "cc": 0.5, "n_frames": 9}, {"nss": 2.005, "cc": 0.49}) == pytest.approx(
+        {"d_nss_real": 0.005, "d_cc_real": 0.01})
+    assert trained.within_tolerance({"d_nss_real": 0.009, "d_cc_real": 0.02})
+    assert not trained.within_tolerance({"d_nss_real": 0.011})
+    assert trained.within_tolerance({"d_maxf_real": 0.004, "d_mae_real": 0.1})
+    assert not trained.within_tolerance({"d_maxf_real": 0.006})
+    assert not trained.within_tolerance({"d_cc_real": 0.0})  # nothing gated: never shipped
+
+
+class _StubRun:
+    """Stands in for a trained run: scores a runner by the mean of its maps on fixed frames."""
+
+    def __init__(self, model: nn.Module, shift: dict[str, float]) -> None:
+        self.model, self.shift, self.path, self.name = model, shift, Path("stub-run"), "bench_tiny_pair"
+
+    def describe(self) -> str:
+        return "stub"
+
+    def calibration(self, res: int) -> list[tuple[np.ndarray, ...]]:
+        return [tuple(x.numpy() for x in rt.example_inputs(self.model, res, 4, seed=9))]
+
+    def score(self, runner: Any, res: int, split: str = "test") -> dict[str, float]:
+        name = getattr(runner, "runtime", "eager")
+        return {"nss": 2.0 + self.shift.get(name, 0.0), "cc": 0.5, "n_frames": 4.0}
+
+
+@pytest.mark.parametrize("shift,ships", [(0.002, True), (0.05, False)])
+def test_reduced_precision_ships_only_within_tolerance_on_trained_run(monkeypatch, tmp_path, tiny_registered,
+                                                                       shift: float, ships: bool) -> None:
+    from salkd.bench import trained
+
+    stub = _StubRun(TinyPair().eval(), {"ort_int8": shift})
+    monkeypatch.setattr(trained, "runs_by_model", lambda paths: {tiny_registered: stub})
+    result = bench.run(None, res=[16], batch=[1, 4], runtimes=["eager", "ort_int8"], quick=True, threads=2,
+                       progress=False, runs=["stub-run"], per_core=True)
+    rows = result["rows"]
+    int8 = [r for r in rows if r["runtime"] == "ort_int8"]
+    assert {r["threads"] for r in rows} == {1, 2}  # per-core rows beside the two-thread ones
+    assert all(r["precision"] == "int8" and r["d_nss_real"] == pytest.approx(shift) for r in int8)
+    assert all(r["accurate"] is ships for r in int8)
+    assert all(("shipped" if ships else "rejected") in r["status"] for r in int8)
+    assert all(r["weights"] == "trained: stub-run" for r in rows)
+    # the headline's only candidate besides eager is int8, and only when it shipped
+    assert result["speedup"]["runtime"] == ("ort_int8" if ships else "eager")
+
+
+def test_reduced_precision_without_run_is_never_accurate(tiny_registered) -> None:
+    result = bench.run([tiny_registered], res=[16], batch=[2], runtimes=["eager", "ort_int8"], quick=True,
+                       threads=1, progress=False)
+    int8 = [r for r in result["rows"] if r["runtime"] == "ort_int8"]
+    assert int8 and all(r["accurate"] is None and "--run" in r["status"] for r in int8)
+    assert result["speedup"]["runtime"] == "eager"
+
+
+def test_bench_cache_measures_once_per_key(tmp_path) -> None:
+    from salkd.bench import cache
+
+    calls: list[int] = []
+
+    def measure() -> dict[str, Any]:
+        calls.append(1)
+        return {"rows": [{"model": "m", "fps": 1.0}], "speedup": {"speedup": float("nan")}}
+
+    settings = {"models": ["skd_st"], "res": [32], "batch": [1], "quick": True}
+    a, hit_a = cache.cached_run(tmp_path, settings, 2, measure)
+    b, hit_b = cache.cached_run(tmp_path, settings, 2, measure)
+    assert (hit_a, hit_b) == (False, True) and a["rows"] == b["rows"] and len(calls) == 1
+    cache.cached_run(tmp_path, settings, 1, measure)  # another thread count: measured
+    cache.cached_run(tmp_path, {**settings, "res": [64]}, 2, measure)  # other settings: measured
+    cache.cached_run(tmp_path, settings, 2, measure, refresh=True)
+    assert len(calls) == 4
+    entries = list((tmp_path / cache.CACHE_DIR).glob("*/result.json"))
+    assert len(entries) == 3
+    key = json.loads(entries[0].read_text())["key"]
+    assert {"cpu", "flags", "threads", "torch", "model_code"} <= set(key)

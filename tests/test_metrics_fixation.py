@@ -209,3 +209,50 @@ def test_read_only_inputs_are_accepted_without_warnings() -> None:
         warnings.simplefilter("error")
         t = as_tensor(a, "pred")
     assert np.array_equal(t.numpy(), a)
+
+
+def test_auc_borji_is_undefined_with_at_most_one_fixated_pixel():
+    rng = np.random.default_rng(11)
+    pred = rng.random((3, 12, 16))
+    fix = np.zeros((3, 12, 16), np.uint8)
+    fix[0, 4, 5] = 1                      # one fixated pixel: NaN, as MIT's AUC_Borji.m cannot score it
+    fix[1, 4, 5] = fix[1, 7, 9] = 1       # two: defined
+    other = rng.random((12, 16)) < 0.2
+    out = fixation_frame_metrics(pred, fix, None, other, n_splits=10)
+    assert math.isnan(float(out["auc_borji"][0])) and math.isfinite(float(out["auc_borji"][1]))
+    assert math.isnan(float(out["auc_borji"][2]))  # no fixation
+    # the other metrics of the one-fixation frame stay defined, and sAUC's random stream is unchanged
+    for k in ("auc_judd", "sauc", "nss"):
+        assert math.isfinite(float(out[k][0])), k
+    ref = reference_frame_metrics(pred[0], fix[0], None, other, n_splits=10)
+    assert float(out["sauc"][0]) == pytest.approx(ref["sauc"], abs=1e-12) and math.isnan(ref["auc_borji"])
+
+
+def test_all_zero_density_is_undefined_and_counted():
+    rng = np.random.default_rng(12)
+    pred = rng.random((2, 8, 10))
+    fix = rng.random((2, 8, 10)) < 0.1
+    dens = rng.random((2, 8, 10))
+    dens[1] = 0.0  # e.g. an unlabeled frame stored as zeros: MIT scores it KLD 0 (perfect) and SIM 0
+    ev = FixationEvaluator(n_splits=5)
+    ev.update(pred, fix, density=dens)
+    pf = ev.per_frame()
+    for k in ("cc", "sim", "kld", "nss_marat"):
+        assert math.isfinite(pf[k][0]) and math.isnan(pf[k][1]), k
+        assert ev.n_undefined[k] == 1, k
+    assert math.isfinite(pf["nss"][1])  # the fixations are still scored
+    ref = reference_frame_metrics(pred[1], fix[1], dens[1], seed=0, n_splits=5, frame_index=1)
+    assert all(math.isnan(ref[k]) for k in ("cc", "sim", "kld", "nss_marat"))
+
+
+def test_nss_marat_hand_computed_and_against_mit_nss():
+    pred = np.array([[0.0, 1.0], [0.0, 0.0]])  # mean 0.25, std (N-1) 0.5: z = [-0.5, 1.5, -0.5, -0.5]
+    dens = np.array([[0.0, 3.0], [1.0, 0.0]])  # unit-mean density (0, 3, 1, 0) / 1
+    fix = np.array([[0, 1], [0, 0]], np.uint8)
+    got = frame(pred, fix, dens)
+    assert got["nss_marat"] == pytest.approx((3 * 1.5 + 1 * -0.5) / 4, abs=1e-12)  # sum(d z) / sum(d) = 1.0
+    assert got["nss"] == pytest.approx(1.5, abs=1e-12)
+    # a density concentrated on the fixated pixels gives MIT's NSS back
+    assert frame(pred, fix, fix.astype(float))["nss_marat"] == pytest.approx(got["nss"], abs=1e-12)
+    assert math.isnan(frame(pred, fix)["nss_marat"])              # no density
+    assert math.isnan(frame(np.full((2, 2), 0.3), fix, dens)["nss_marat"])  # constant prediction

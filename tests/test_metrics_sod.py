@@ -280,3 +280,29 @@ def test_results_do_not_depend_on_thread_count_and_threads_are_restored():
         assert out[1][0][k] == pytest.approx(v, abs=1e-12)
     for k, v in out[0][1].items():
         np.testing.assert_allclose(out[1][1][k], v, atol=1e-12)
+
+
+@pytest.mark.parametrize("h,w", [(48, 85), (480, 854)])
+def test_emeasure_of_an_all_zero_mask_is_not_clipped_as_pysodmetrics(h, w):
+    """E-measure divides by H*W - 1 (PySODMetrics, Fan's Emeasure.m): an empty mask predicted empty
+    scores H*W / (H*W - 1) > 1, e.g. 1.0000024 at 480x854; we report what PySODMetrics reports."""
+    g = np.zeros((h, w), np.uint8)
+    p = np.zeros((h, w), np.uint8)
+    got = ours([p], [g]).compute()
+    ref = pysod([p], [g])
+    assert got["max_e"] == pytest.approx(float(ref["max_e"]), abs=1e-12)
+    assert got["max_e"] == pytest.approx(h * w / (h * w - 1), abs=1e-12) and got["max_e"] > 1.0
+    assert got["adp_e"] == pytest.approx(float(ref["adp_e"]), abs=1e-12)
+
+
+def test_batched_update_sums_curves_exactly_as_single_frames():
+    rng = np.random.default_rng(21)
+    gts = [blob_mask(rng, 30, 40) for _ in range(5)]
+    preds = [rng.integers(0, 256, (30, 40), dtype=np.uint8) for _ in range(5)]
+    batched = ours(preds, gts)
+    single = SODEvaluator()
+    for p, g in zip(preds, gts):
+        single.update(p, g)
+    assert batched.compute() == single.compute()
+    for k, v in single.curves().items():
+        assert np.array_equal(batched.curves()[k], v), k

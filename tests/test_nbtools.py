@@ -147,3 +147,41 @@ def test_paper_tables_come_from_salkd_papers_numbers():
 
 def test_run_label_is_gone():
     assert not hasattr(nbtools, "run_label")
+
+
+# ---- settings of this run beside the paper's (issue 12: notebook text matches the run) ------------------------
+@pytest.mark.parametrize("profile", ["smoke", "quick", "real-cpu", "paper"])
+def test_settings_table_reads_the_run_settings_from_the_config(profile):
+    from salkd.config import get_profile
+    from salkd.papers.numbers import SETTINGS
+
+    cfg = get_profile(profile, {"skd.batch": 24, "fastvsod.lr2": 5e-4})
+    ctx = SimpleNamespace(profile=profile, cfg=cfg, data=None)
+    one = nbtools.settings_table(ctx, "skd_students")
+    assert list(one.columns) == ["this run", "paper"] and one.index.name == "setting"
+    assert one.loc["batch", "this run"] == "24" and one.loc["batch", "paper"] == SETTINGS["skd_students"]["batch"]
+    assert one.loc["optimizer, lr", "this run"] == f"Adam, {cfg['skd']['lr']:g}"
+    many = nbtools.settings_table(ctx, *nbtools.SETTING_STAGES)
+    assert many.loc["fastvsod stage 2: optimizer, lr", "this run"].startswith("SGD, 0.0005, momentum 0.95")
+    assert many.loc["fastvsod stage 1: pretrained", "this run"].startswith(
+        "yes" if cfg["fastvsod"].get("pretrained") else "no (from scratch)")
+    assert many.loc["uvanet S: batch", "this run"] == str(cfg["uvanet"]["batch"])
+    for stage in nbtools.SETTING_STAGES:      # every setting the paper states has a value of ours
+        for key in SETTINGS[stage]:
+            label = f"{nbtools.SETTING_STAGES[stage]}: {key}"
+            assert many.loc[label, "this run"] not in ("", "—"), label
+    teachers = nbtools.settings_table(ctx, "teachers")
+    published = profile == "real-cpu"
+    assert ("published weights" in teachers.loc["pretrained", "this run"]) == published
+    assert (teachers.loc["batch", "this run"] == "n/a (not trained here)") == published
+    with pytest.raises(ValueError, match="unknown stage"):
+        nbtools.settings_table(ctx, "nope")
+
+
+@pytest.mark.parametrize("nb", [p for p in NOTEBOOKS if p.name[:2] in {"01", "02", "03", "04", "05", "06"}],
+                         ids=lambda p: p.name)
+def test_each_training_notebook_prints_its_settings_beside_the_papers(nb: Path):
+    cells = json.loads(nb.read_text())["cells"]
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    assert sum("nbtools.settings_table(ctx" in c for c in code) == 1
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in cells if c["cell_type"] == "code")

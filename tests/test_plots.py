@@ -48,3 +48,45 @@ def test_qualitative_grid():
     gts = [rng.random((8, 8)) for _ in range(2)]
     fig = plots.qualitative_grid(frames, gts, {"m1": gts, "m2": [np.zeros((8, 8))] * 2}, title="q")
     assert len(fig.axes) == 2 * 4
+
+
+def test_roc_counts_stream_batches_like_one_call():
+    rng = np.random.default_rng(5)
+    fix = rng.random((6, 12, 16)) < 0.1
+    preds = rng.random((6, 12, 16))
+    counts = plots.RocCounts()
+    counts.update(preds[:2], fix[:2])
+    counts.update(preds[2], fix[2])          # one (H, W) frame
+    counts.update(list(preds[3:]), list(fix[3:]))
+    assert counts.n_frames == 6
+    for got, want in zip(counts.curve(), plots.roc_from_maps(list(preds), list(fix))):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_skd_fig6_roc_uses_every_test_frame(tmp_path):
+    """The ROC pools every labelled test frame of each run, not the 12 frames of the qualitative figure."""
+    import json
+
+    import torch
+
+    from data_fixtures import make_dhf1k
+    from salkd.context import Context
+    from salkd.map_sources import baseline_run
+    from salkd.models import build
+    from salkd.report import roc_all_frames
+
+    data = make_dhf1k(tmp_path / "gaze", n_videos=2, n_frames=60, size=(36, 64), with_points=False)
+    ctx = Context(profile="smoke", data={"fixation": str(data)}, runs=tmp_path / "runs", progress=False,
+                  overrides={"references.fixation": ["center_prior"]})
+    run = tmp_path / "student"
+    run.mkdir()
+    model = build("skd_spatial")
+    (run / "config.json").write_text(json.dumps({"res": 32, "model": model.salkd_spec, "task": "fixation"}))
+    torch.save({"model": model.state_dict()}, run / "best.pt")
+    ds = ctx.dataset("fixation", "test")
+    n_test = sum(len(ds[v].labeled("fixation")) for v in ds.names)
+    assert n_test > 12
+    counts = roc_all_frames(ctx, {"center": baseline_run(ctx, "center_prior", "fixation"), "student": run})
+    assert {k: c.n_frames for k, c in counts.items()} == {"center": n_test, "student": n_test}
+    fpr, tpr = counts["center"].curve()
+    assert fpr[-1] == pytest.approx(1.0) and tpr[-1] == pytest.approx(1.0)

@@ -275,3 +275,198 @@ def test_student_keeps_its_teachers_accuracy_is_a_paired_claim(tmp_path):
     assert row["verdict"] == verdicts.INCONCLUSIVE   # within the noise: no evidence either way
     speed = _claim(report.claims(ctx), "much faster than its teacher")
     assert speed["verdict"] == verdicts.NOT_MEASURED   # a teacher trained here has no measured speed
+
+
+# ---- claims added for issue 12: every quantitative claim is a row that can fail ---------------------------
+def test_verdict_all_is_a_conjunction():
+    V = verdicts
+    assert V.verdict_all(V.REPRODUCED, V.REPRODUCED) == V.REPRODUCED
+    assert V.verdict_all(V.REPRODUCED, V.CONSISTENT) == V.CONSISTENT
+    assert V.verdict_all(V.CONSISTENT, V.INCONCLUSIVE) == V.INCONCLUSIVE
+    assert V.verdict_all(V.CONSISTENT, V.NOT_MEASURED) == V.NOT_MEASURED
+    assert V.verdict_all(V.NOT_MEASURED, V.NOT_REPRODUCED) == V.NOT_REPRODUCED   # a failing part is never hidden
+    assert V.verdict_all(V.REPRODUCED, V.INCONSISTENT) == V.INCONSISTENT
+    assert V.verdict_all() == V.NOT_MEASURED
+    with pytest.raises(ValueError):
+        V.verdict_all("maybe")
+
+
+def _rows(df: pd.DataFrame, paper: str) -> pd.DataFrame:
+    return df[df["paper"] == paper]
+
+
+def test_resolution_ladder_claims(tmp_path):
+    ctx = _ctx(tmp_path)
+    up = {32: -0.1, 64: 0.0, 128: -0.3, 256: -0.6}          # the paper's shape: 64 best, then 32, 128, 256
+    _write(ctx, "skd_table3", [_fix_row(ctx, "S_st", [b + d for b in BASE], res=r) for r, d in up.items()])
+    _write(ctx, "uva_table3", [{**_fix_row(ctx, "S_sp", [b + d for b in BASE], res=r), "paper": "uvanet"}
+                               for r, d in ((32, -0.1), (64, 0.0))])
+    df = report.claims(ctx)
+    skd = _rows(df, "skd")
+    assert _claim(skd, "dva: 64x64 beats 128x128")["verdict"] == verdicts.CONSISTENT
+    assert _claim(skd, "dva: 128x128 beats 256x256")["verdict"] == verdicts.CONSISTENT
+    assert _claim(skd, "dva: 64x64 beats 32x32")["verdict"] == verdicts.CONSISTENT
+    best = _claim(skd, "dva: 64x64 is the best resolution")
+    assert best["verdict"] == verdicts.CONSISTENT and "32x32" in best["note"]      # rival = the runner-up
+    uva = _rows(df, "uvanet")                                # 32 and 64 only: the rest is not measured, and says why
+    drop = _claim(uva, "dva: 64x64 beats 256x256")
+    assert drop["verdict"] == verdicts.NOT_MEASURED and "no runs at 256 in this profile" in drop["note"]
+    assert "-27.0% at 256" in drop["paper_value"]
+    assert _claim(uva, "dva: 96x96 beats 128x128")["verdict"] == verdicts.NOT_MEASURED
+    assert _claim(uva, "dva: 64x64 is the best resolution")["verdict"] == verdicts.NOT_MEASURED
+    assert _claim(uva, "dva: 64x64 beats 32x32")["verdict"] == verdicts.CONSISTENT
+    # data redundancy does not hold: higher resolutions win
+    up = {32: -0.3, 64: 0.0, 128: 0.3, 256: 0.6}
+    _write(ctx, "skd_table3", [_fix_row(ctx, "S_st", [b + d for b in BASE], res=r) for r, d in up.items()])
+    skd = _rows(report.claims(ctx), "skd")
+    assert _claim(skd, "dva: 64x64 beats 128x128")["verdict"] == verdicts.INCONSISTENT
+    assert _claim(skd, "dva: 128x128 beats 256x256")["verdict"] == verdicts.INCONSISTENT
+    assert _claim(skd, "dva: 64x64 is the best resolution")["verdict"] == verdicts.INCONSISTENT
+
+
+def test_ablation_o_lowest_and_mu_shape(tmp_path):
+    ctx = _ctx(tmp_path)
+    shift = {"full": 0.0, "Ablation-S": -0.1, "Ablation-T": -0.2, "Ablation-O": -0.4}
+    _write(ctx, "skd_table4", [r for v, d in shift.items() for r in _seeds(ctx, v, [b + d for b in BASE], spread=0.001)])
+    # flat on [0, 0.6] (within 1 % of the best), a drop above
+    _write(ctx, "skd_mu", [r for m, d in ((0.0, 0.0), (0.3, 0.001), (0.6, 0.0), (1.0, -0.5))
+                           for r in _seeds(ctx, "mu", [b + d for b in BASE], spread=0.001, mu=m)])
+    skd = _rows(report.claims(ctx), "skd")
+    assert _claim(skd, "Ablation-O is the lowest")["verdict"] == verdicts.REPRODUCED
+    assert _claim(skd, "NSS is flat for mu in [0, 0.6]")["verdict"] == verdicts.REPRODUCED
+    assert _claim(skd, "NSS drops for mu above 0.6")["verdict"] == verdicts.REPRODUCED
+    shift["Ablation-O"] = 0.2                                  # Ablation-O is the best, not the lowest
+    _write(ctx, "skd_table4", [r for v, d in shift.items() for r in _seeds(ctx, v, [b + d for b in BASE], spread=0.001)])
+    _write(ctx, "skd_mu", [r for m, d in ((0.0, 0.0), (0.3, -0.3), (0.6, 0.0), (1.0, 0.3))
+                           for r in _seeds(ctx, "mu", [b + d for b in BASE], spread=0.001, mu=m)])
+    skd = _rows(report.claims(ctx), "skd")
+    o = _claim(skd, "Ablation-O is the lowest")
+    assert o["verdict"] == verdicts.NOT_REPRODUCED and "Ablation-T" in o["note"]
+    assert _claim(skd, "NSS is flat for mu in [0, 0.6]")["verdict"] == verdicts.NOT_REPRODUCED
+    assert _claim(skd, "NSS drops for mu above 0.6")["verdict"] == verdicts.NOT_REPRODUCED
+
+
+def _sod(ctx, experiment: str, rows: list[tuple]) -> None:
+    """A fastvsod result table without run folders (no per-video values: the 5 % relative noise applies)."""
+    out = []
+    for r in rows:
+        v, f, mae, *alpha = r
+        out.append({"experiment": experiment, "variant": v, "paper": "fastvsod", "teacher": "", "res": 64, "run": "",
+                    "split": "test", "max_f": f, "mae": mae, **({"alpha": alpha[0]} if alpha else {})})
+    pd.DataFrame(out).to_csv(Path(ctx.runs_root) / "smoke" / "results" / f"{experiment}.csv", index=False)
+
+
+def test_fastvsod_fusion_alpha_encoder_claims_with_mae_beside(tmp_path):
+    ctx = _ctx(tmp_path)
+    _sod(ctx, "fastvsod_table3", [("BS", 0.60, 0.10), ("+SD", 0.65, 0.09), ("+SD+TD", 0.65, 0.09),
+                                  ("+SD+FE_o", 0.75, 0.06), ("+SD+TD+FE_t", 0.80, 0.05), ("full", 0.80, 0.05)])
+    _sod(ctx, "fastvsod_fig6", [("attention", 0.80, 0.05), ("multiply", 0.80, 0.05), ("add", 0.70, 0.08),
+                                ("concat", 0.70, 0.08)])
+    _sod(ctx, "fastvsod_fig7", [("alpha=0.1", 0.60, 0.09, 0.1), ("alpha=0.5", 0.70, 0.07, 0.5),
+                                ("alpha=0.7", 0.80, 0.05, 0.7), ("alpha=0.9", 0.90, 0.04, 0.9)])
+    fv = _rows(report.claims(ctx), "fastvsod")
+    C = verdicts.CONSISTENT
+    for f in ("attention", "multiply", "add", "concat"):
+        assert _claim(fv, f"the {f} encoder improves on no encoder (+SD+TD)")["verdict"] == C
+    assert _claim(fv, "Multiply beats ADD")["verdict"] == C
+    assert _claim(fv, "mutual attention beats Concat")["verdict"] == C
+    assert _claim(fv, "Multiply about as good as mutual attention")["verdict"] == verdicts.INCONCLUSIVE
+    assert _claim(fv, "+SD+FE_o vs +SD")["verdict"] == C
+    assert _claim(fv, "alpha = 0.7 beats alpha = 0.1")["verdict"] == C
+    assert _claim(fv, "alpha = 0.7 beats alpha = 0.9")["verdict"] == verdicts.INCONSISTENT
+    assert _claim(fv, "alpha = 0.7 beats alpha = 0.9 (MAE)")["verdict"] == verdicts.INCONSISTENT
+    # MAE beside every max-F claim
+    maxf, mae = fv[fv["metric"] == "max_f"], set(fv.loc[fv["metric"] == "mae", "claim"])
+    for text in maxf["claim"]:
+        assert (text + " (MAE)" in mae) or text.startswith("DAVIS-T max F"), text
+    assert any(t.startswith("DAVIS-T MAE") for t in mae)
+    # a naive fusion that hurts, an encoder that does not help on SD
+    _sod(ctx, "fastvsod_fig6", [("attention", 0.80, 0.05), ("add", 0.50, 0.12)])
+    _sod(ctx, "fastvsod_table3", [("+SD", 0.75, 0.06), ("+SD+TD", 0.65, 0.09), ("+SD+FE_o", 0.60, 0.10)])
+    fv = _rows(report.claims(ctx), "fastvsod")
+    assert _claim(fv, "the add encoder improves on no encoder (+SD+TD)")["verdict"] == verdicts.INCONSISTENT
+    assert _claim(fv, "the add encoder improves on no encoder (+SD+TD) (MAE)")["verdict"] == verdicts.INCONSISTENT
+    assert _claim(fv, "+SD+FE_o vs +SD")["verdict"] == verdicts.INCONSISTENT
+    assert _claim(fv, "the concat encoder improves")["verdict"] == verdicts.NOT_MEASURED   # not run
+
+
+def _teachers_and_students(ctx, teacher_params: float, teacher_mem: float, student_shift: float,
+                           salnet_shift: float) -> None:
+    _write(ctx, "teachers", [{**_fix_row(ctx, "dva", BASE, res=96), "params": teacher_params, "mem_mb": teacher_mem,
+                              "fps_1thread": 10.0},
+                             {**_fix_row(ctx, "salnet", [b + salnet_shift for b in BASE], res=96), "params": 2e7}])
+    _write(ctx, "skd_table3", [{**_fix_row(ctx, "S_st", [b + student_shift for b in BASE], res=r), "params": 300_000}
+                               for r in (32, 64)])
+    pd.DataFrame([{"model": "skd_st", "res": r, "batch": 1, "runtime": "eager", "threads": 1, "params": 300_000,
+                   "mem_mb": m, "fps": 100.0, "accurate": True, "status": "ok"} for r, m in ((32, 0.1), (64, 0.5))]
+                 ).to_csv(Path(ctx.runs_root) / "smoke" / "results" / "speed.csv", index=False)
+
+
+def _speeds(student: float, teacher: float):
+    """A stand-in for the one-thread timing of a run folder: students' runs are named "S_...", teachers' not."""
+    return lambda ctx, run, what: student if Path(str(run)).name.startswith("S_") else teacher
+
+
+def test_student_against_other_models_reductions_and_trade_off(tmp_path, monkeypatch):
+    from salkd.papers import common
+
+    ctx = _ctx(tmp_path)
+    monkeypatch.setattr(common, "_run_cost", _speeds(student=500.0, teacher=10.0))   # 1-thread frames/s
+    _teachers_and_students(ctx, teacher_params=3e7, teacher_mem=100.0, student_shift=0.3, salnet_shift=-0.2)
+    skd = _rows(report.claims(ctx), "skd")
+    C, NR = verdicts.CONSISTENT, verdicts.NOT_REPRODUCED
+    assert _claim(skd, "beats the SalNet model")["verdict"] == C and "+14.4% NSS" in _claim(skd, "SalNet model")["paper_value"]
+    assert _claim(skd, "beats the STS model")["verdict"] == verdicts.NOT_MEASURED
+    assert not len(skd[skd["claim"].str.contains("beats the DVA model")])    # dva is the teacher: the "keeps" row
+    prm = _claim(skd, "far fewer parameters")
+    assert prm["verdict"] == verdicts.REPRODUCED and prm["ours"].startswith("99.0% fewer")
+    assert _claim(skd, "at 64x64 needs far less memory")["verdict"] == verdicts.REPRODUCED    # 200x vs 101.7x
+    assert _claim(skd, "at 32x32 needs far less memory")["verdict"] == verdicts.REPRODUCED    # 1000x vs 421.5x
+    sp = _claim(skd, "much faster than its teacher")
+    assert sp["verdict"] == verdicts.REPRODUCED and sp["ours"] == pytest.approx(50.0)
+    trade = _claim(skd, "trade-off")
+    assert trade["verdict"] == C and trade["central"]                # accuracy consistent (1 seed), speed reproduced
+    # a small, memory-light teacher, a student slower than 20x and worse than SalNet
+    monkeypatch.setattr(common, "_run_cost", _speeds(student=50.0, teacher=10.0))
+    _teachers_and_students(ctx, teacher_params=1e6, teacher_mem=10.0, student_shift=0.3, salnet_shift=0.6)
+    skd = _rows(report.claims(ctx), "skd")
+    assert _claim(skd, "beats the SalNet model")["verdict"] == verdicts.INCONSISTENT
+    assert _claim(skd, "far fewer parameters")["verdict"] == NR
+    assert _claim(skd, "at 64x64 needs far less memory")["verdict"] == NR
+    assert _claim(skd, "much faster than its teacher")["verdict"] == NR
+    trade = _claim(skd, "trade-off")
+    assert trade["verdict"] == NR and "speed not reproduced" in trade["note"]
+
+
+def test_uvanet_speedup_dhf1k_and_distilled_branches(tmp_path, monkeypatch):
+    from salkd.papers import common, uvanet
+    from salkd.papers.numbers import PAPER
+
+    assert {b for b, _ in uvanet.FIG6_BRANCHES} <= set(PAPER["uva_fig6"])     # the branches are "+dis" variants
+    assert not any("+scratch" in b for b, _ in uvanet.FIG6_BRANCHES)
+    ctx = _ctx(tmp_path)
+    ctx.cfg["skd"]["teachers"] = ["tinyhd_m"]                                     # a published DHF1K teacher
+    ctx.cfg["data"]["fixation"] = {"source": "shared:dhf1k_sample", "split": {"by": "time"}}
+    monkeypatch.setattr(common, "_run_cost", _speeds(student=2000.0, teacher=10.0))
+    _write(ctx, "teachers", [{**_fix_row(ctx, "tinyhd_m", BASE, teacher="tinyhd_m", res=192), "fps_1thread": 10.0}])
+    _write(ctx, "uva_table3", [{**_fix_row(ctx, "S_sp", [0.9 * b for b in BASE], teacher="tinyhd_m", res=r),
+                                "paper": "uvanet"} for r in (32, 64)])
+    _write(ctx, "uva_fig6", [{**_fix_row(ctx, v, [b + d for b in BASE]), "paper": "uvanet"}
+                             for v, d in (("CA-Res+dis", 0.0), ("CA-Res+spa+dis", -0.3), ("CA-Res+tmp+dis", 0.3))])
+    uva = _rows(report.claims(ctx), "uvanet")
+    assert _claim(uva, "206x faster than DVA")["verdict"] == verdicts.REPRODUCED          # 200x vs the paper's 162x
+    assert _claim(uva, "comparable with the leading model")["verdict"] == verdicts.CONSISTENT  # 90 % vs 65 %
+    assert _claim(uva, "two orders of magnitude faster")["verdict"] == verdicts.REPRODUCED
+    assert _claim(uva, "on DHF1K val")["verdict"] == verdicts.NOT_MEASURED
+    assert _claim(uva, "spatial-only (distilled")["verdict"] == verdicts.CONSISTENT
+    assert _claim(uva, "temporal-only (distilled")["verdict"] == verdicts.INCONSISTENT
+    monkeypatch.setattr(common, "_run_cost", _speeds(student=100.0, teacher=10.0))
+    _write(ctx, "uva_table3", [{**_fix_row(ctx, "S_sp", [0.5 * b for b in BASE], teacher="tinyhd_m", res=r),
+                                "paper": "uvanet"} for r in (32, 64)])
+    uva = _rows(report.claims(ctx), "uvanet")
+    assert _claim(uva, "206x faster than DVA")["verdict"] == verdicts.NOT_REPRODUCED
+    assert _claim(uva, "comparable with the leading model")["verdict"] == verdicts.INCONSISTENT
+    assert _claim(uva, "two orders of magnitude faster")["verdict"] == verdicts.NOT_REPRODUCED
+    ctx.cfg["data"]["fixation"] = {"source": "synthetic"}                       # not DHF1K: not measured, and why
+    row = _claim(_rows(report.claims(ctx), "uvanet"), "comparable with the leading model")
+    assert row["verdict"] == verdicts.NOT_MEASURED and "not DHF1K" in row["note"]

@@ -84,7 +84,8 @@ def test_reports_say_what_the_test_split_is() -> None:
     from salkd.results import data_desc
 
     ctx = Context(profile="real-cpu", progress=False)
-    assert data_desc(ctx, "vsod") == "real-cpu: davis2016/val (trained on davis2016/train)"
+    # DAVIS-2016's val sequences (its test split), trained on DAVIS train and the DUTS sample (stage 1)
+    assert data_desc(ctx, "vsod") == "real-cpu: test split of DAVIS (trained on DAVIS + DUTS)"
     assert "split in time" in data_desc(ctx, "fixation")
     assert data_desc(Context(profile="quick", progress=False), "fixation").endswith("(test split)")
 

@@ -1,9 +1,9 @@
-"""``python -m salkd.bench {metrics,models} [options]``: benchmarks that print measured figures."""
+"""``python -m salkd.bench {metrics,models,train,plan} [options]``: benchmarks that print measured figures, and the GPU plan."""
 from __future__ import annotations
 
 import sys
 
-USAGE = "usage: python -m salkd.bench {metrics,models} [options]   (--help after the name lists them)"
+USAGE = "usage: python -m salkd.bench {metrics,models,train,plan} [options]   (--help after the name lists them)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,6 +16,10 @@ def main(argv: list[str] | None = None) -> int:
         from salkd.bench import metrics as mod
     elif name == "models":
         from salkd.bench import models as mod
+    elif name == "train":
+        from salkd.bench import train_step as mod
+    elif name == "plan":
+        from salkd.bench import plan as mod
     else:
         print(f"unknown benchmark {name!r}. {USAGE}", file=sys.stderr)
         return 2

@@ -9,23 +9,38 @@ optimized path's predictions with eager fp32 on the same structured inputs: max 
 |NSS_opt - NSS_fp32| (fixations sampled from the fp32 map) and |maxF_opt - maxF_fp32| (mask =
 fp32 map thresholded at half its range). The papers' own figures are printed beside ours.
 
+Roofline: every speed row carries ``ceiling_fps`` = measured peak of its precision (fp32, bf16 or int8;
+:func:`salkd.bench.machine.measure_peak`, at the row's thread count) / (2 x MACs) and ``peak_frac`` =
+fps / ceiling_fps. Per-core rows (``threads`` = 1, one process; ``--no-per-core`` skips them) are measured
+beside the all-core ones, so the papers' "one CPU core" figures compare like for like.
+
+Reduced precision (``bf16_cl``, ``ort_int8``: static int8 QDQ through ONNX Runtime) is accepted only on a
+trained run: ``--run RUN_DIR`` (a salkd run folder; its ``config.json`` names the model) replaces that
+model's random weights with the run's, calibrates int8 on real frames of the run's train split and
+scores every reduced-precision runtime against eager fp32 on the run's held-apart test split
+(|Δ NSS|, |Δ CC| for fixation models, |Δ max-F|, |Δ MAE| for SOD models; :mod:`salkd.bench.trained`).
+It ships (``accurate``) when within 0.01 NSS / 0.005 max-F; the deltas are printed either way. Without a
+run, reduced-precision rows are measured but never accurate.
+
 Writes ``bench_models.csv``, ``bench_models.md`` and ``bench_models.json`` (machine info, peak)
-into ``--out`` (default ``runs/bench``; writers in :mod:`salkd.bench.report`). The last printed line is ``speedup <x>x``: the best
-accurate optimized runtime over eager fp32 for ``skd_st`` at 64x64, batch 64 (or the first
-measured model/res/largest batch when that configuration is not part of the run).
+into ``--out`` (default ``runs/bench``; writers in :mod:`salkd.bench.report`). The last printed line is
+``speedup <x>x, <p>% of ceiling (<runtime>, <cpu flags>)``: the best accurate optimized runtime over eager
+fp32 for ``skd_st`` at 64x64, batch 64, all cores (or the first measured model/res/largest batch when that
+configuration is not part of the run), and the fraction of its precision's ceiling it reaches.
 
 Models are named like the registry (``salkd.models.build``); keyword arguments in brackets,
 e.g. ``fastvsod[backbone=resnet18]`` (the lighter fastvsod backbone for CPU). Models with a
 ``deploy()`` method (fastvsod) are measured in their deployed form. Weights are random (fixed
-seed): speed and cost do not depend on them; the accuracy check compares runtimes, not models.
+seed) unless ``--run`` gives trained ones: speed and cost do not depend on them.
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import math
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -36,6 +51,7 @@ from torch import nn
 from salkd.bench import cost as cost_mod
 from salkd.bench import machine, report
 from salkd.bench import runtime as rt
+from salkd.bench import trained as trained_mod
 from salkd.bench.fidelity import ACCURACY_TOL, accurate, fidelity
 from salkd.bench.report import COLUMNS
 from salkd.bench.specs import DEFAULT_RES, build_model, default_models, parse_model_spec, resolutions
@@ -46,6 +62,10 @@ __all__ = ["main", "run", "PAPERS", "COLUMNS", "ACCURACY_TOL", "parse_model_spec
 
 DEFAULT_BATCH = (1, 64)
 
+#: int8 activation-range methods tried on a trained run; the one closest to eager fp32 on the run's
+#: *validation* frames is kept (the test frames only give the verdict)
+INT8_CALIBRATIONS = ("minmax", "percentile")
+
 #: the papers' own deployment figures (:data:`salkd.papers.numbers.SPEED`)
 PAPERS = SPEED
 
@@ -54,20 +74,21 @@ Row = dict[str, Any]
 
 def _default_runtimes() -> list[str]:
     """eager, channels-last, bfloat16 (only where the CPU has native bf16: otherwise oneDNN emulates
-    it, 5-7x slower than fp32 on an AVX2 CPU), ONNX Runtime, and CUDA when present. ``--runtimes``
-    measures any of them regardless."""
+    it, 5-7x slower than fp32 on an AVX2 CPU), ONNX Runtime fp32 and static int8, and CUDA when present.
+    ``--runtimes`` measures any of them regardless."""
     out = ["eager", "cl"] + (["bf16_cl"] if machine.cpu_native_bf16() else [])
     avail = rt.available_runtimes()
     if "onnx" in avail:
-        out += ["onnx", "onnx_2proc"]
+        out += ["onnx", "onnx_2proc", "ort_int8"]
     out += [r for r in ("cuda", "cuda_fp16") if r in avail]
     return out
 
 
 def _peak_for(runtime: str, peak: dict[str, float]) -> float | None:
+    """The measured peak (GFLOP/s or int8 GOP/s) of ``runtime``'s precision; None for GPUs (not measured)."""
     if runtime.startswith("cuda"):
-        return None  # GPU peak not measured
-    return peak["bf16"] if runtime.startswith("bf16") else peak["fp32"]
+        return None
+    return peak.get(rt.runtime_precision(runtime))
 
 
 class _Progress:
@@ -105,8 +126,12 @@ class _Plan:
     repeats: int
     max_call_seconds: float
     seed: int
-    peak: dict[str, float]
+    peak: dict[str, float]  # measured at ``threads``
     bar: _Progress
+    runs: dict[str, trained_mod.TrainedRun] = field(default_factory=dict)  # model name -> trained run (--run)
+    real: dict[tuple[str, int, str, str], dict[str, float]] = field(default_factory=dict)  # val/test scores
+    calib: dict[tuple[str, int], list[tuple[np.ndarray, ...]]] = field(default_factory=dict)  # int8 frames
+    int8_method: dict[tuple[str, int], str] = field(default_factory=dict)  # chosen on the val split
 
 
 def _runtime_list(runtimes: Sequence[str] | None) -> list[str]:
@@ -122,44 +147,64 @@ def run(models: Sequence[str | tuple[str, nn.Module]] | None = None, *, res: Seq
         batch: Sequence[int] = DEFAULT_BATCH, runtimes: Sequence[str] | None = None, quick: bool = False,
         threads: int | None = None, max_call_seconds: float | None = None, seed: int = 0,
         peak: dict[str, float] | None = None, progress: bool = True,
-        on_rows: Any = None) -> dict[str, Any]:
-    """Run the benchmark; returns ``{"rows": [...], "peak": {...}, "machine": {...}, "speedup": {...}}``.
+        on_rows: Any = None, per_core: bool = True, runs: Sequence[str | Path] = (),
+        peak_1core: dict[str, float] | None = None) -> dict[str, Any]:
+    """Run the benchmark; returns ``{"rows": [...], "peak": {...}, "peak_1core": {...}, "machine": {...},
+    "speedup": {...}, "runs": {...}}``.
 
     ``models``: registry specs (``"skd_st"``, ``"fastvsod[backbone=resnet18]"``) or ``(label, module)``
     pairs (used by the tests with stand-in nets). A (model, res, batch, runtime) whose first call is
     estimated to exceed ``max_call_seconds`` (from MACs and the measured peak at 30 % efficiency)
-    is skipped and listed with status "skipped".
+    is skipped and listed with status "skipped". ``per_core``: also measure every runtime but
+    ``onnx_2proc`` on one thread (rows with ``threads`` = 1, ceiling from the 1-thread peak).
+    ``runs``: trained run folders (see the module docstring); their models are added to ``models``
+    when not named there.
     """
     threads = threads or torch.get_num_threads()
-    torch.set_num_threads(threads)
     runtimes = _runtime_list(runtimes)
     if max_call_seconds is None:
         max_call_seconds = 2.0 if quick else 15.0
+    trained = trained_mod.runs_by_model(runs) if runs else {}
     load0 = machine.cpu_info().get("loadavg_1min")
     peak = peak or machine.measure_peak(threads, quick=quick)
-    specs = list(models) if models else default_models()
+    counts = [threads] + ([1] if per_core and threads != 1 else [])
+    if 1 in counts[1:]:
+        peak_1core = peak_1core or machine.measure_peak(1, quick=quick)
+    torch.set_num_threads(threads)
+    specs = list(models) if models else (list(trained) if trained else default_models())
+    specs += [n for n in trained if n not in [s if isinstance(s, str) else s[0] for s in specs]]
     configs = [(s, r) for s in specs for r in resolutions(s if isinstance(s, str) else s[0], res)]
-    bar = _Progress(len(configs) * len(batch) * len(runtimes), quiet=not progress)
+    one_core = [r for r in runtimes if r != "onnx_2proc"]  # two processes are not one core
+    bar = _Progress(len(configs) * len(batch) * (len(runtimes) + len(one_core) * (len(counts) - 1)),
+                    quiet=not progress)
     plan = _Plan(batch, runtimes, threads, min_time=0.05 if quick else 1.0, repeats=2 if quick else 5,
-                 max_call_seconds=max_call_seconds, seed=seed, peak=peak, bar=bar)
+                 max_call_seconds=max_call_seconds, seed=seed, peak=peak, bar=bar, runs=trained)
+    # the per-core plan shares the trained runs, their test-split scores and calibration frames
+    plans = [plan] + [replace(plan, threads=1, peak=peak_1core or peak, runtimes=one_core) for _ in counts[1:]]
     rows: list[Row] = []
     try:
         for spec, r in configs:
-            rows += _bench_one(spec, r, plan)
+            rows += _bench_one(spec, r, plans)
             if on_rows is not None:
                 on_rows(rows)
     finally:
         bar.close()
+        torch.set_num_threads(threads)
     mach = machine.cpu_info()
     mach["loadavg_1min_start"] = load0
-    return {"rows": rows, "peak": peak, "machine": mach, "speedup": _headline(rows),
-            "threads": threads, "quick": quick}
+    return {"rows": rows, "peak": peak, "peak_1core": peak_1core if len(counts) > 1 else None, "machine": mach,
+            "speedup": _headline(rows, threads, mach), "threads": threads, "quick": quick,
+            "runs": {name: r.describe() for name, r in trained.items()}}
 
 
-def _model_of(spec: str | tuple[str, nn.Module], seed: int) -> tuple[str, nn.Module]:
+def _model_of(spec: str | tuple[str, nn.Module], plan: _Plan) -> tuple[str, nn.Module]:
+    """The label and the model to measure: a given module, the trained run's (``--run``), or random weights."""
     if isinstance(spec, tuple):
         return spec[0], spec[1].float().eval()
-    return spec, build_model(spec, seed)
+    run = plan.runs.get(spec)
+    if run is not None:
+        return spec, copy.deepcopy(run.model).float().eval()
+    return spec, build_model(spec, plan.seed)
 
 
 def _fit_stride(model: nn.Module, res: int) -> tuple[int, str]:
@@ -171,26 +216,34 @@ def _fit_stride(model: nn.Module, res: int) -> tuple[int, str]:
     return fitted, f"res {res} rounded up to {fitted} (stride {stride}); "
 
 
-def _bench_one(spec: str | tuple[str, nn.Module], res: int, plan: _Plan) -> list[Row]:
-    """The rows of one model at one resolution: cost, then every runtime (eager first) x batch."""
+def _bench_one(spec: str | tuple[str, nn.Module], res: int, plans: Sequence[_Plan]) -> list[Row]:
+    """The rows of one model at one resolution: cost, then, per thread count (all cores first, then one),
+    every runtime (eager first) x batch."""
+    plan = plans[0]
     label = spec if isinstance(spec, str) else spec[0]
     base: Row = {"model": label, "threads": plan.threads}
     try:
-        label, model = _model_of(spec, plan.seed)
+        label, model = _model_of(spec, plan)
     except Exception as e:  # bad model spec: one error row, continue
         return [{**base, "res": res, "status": f"error: {type(e).__name__}: {e}"}]
     res, note = _fit_stride(model, res)
     base["res"] = res
+    if label in plan.runs:
+        base["weights"] = f"trained: {plan.runs[label].path.name}"
     try:
         base.update(cost_mod.model_cost(model, rt.example_inputs(model, res, 1, seed=plan.seed)).as_dict())
     except Exception as e:
         msg = f"error: {type(e).__name__}: {e}"
         return [{**base, "batch": b, "runtime": r, "status": note + msg} for b in plan.batches for r in plan.runtimes]
-    bench = _ModelBench(model, res, base, note, plan)
-    try:
-        return [row for name in plan.runtimes for row in bench.runtime_rows(name)]
-    finally:
-        bench.close()
+    rows: list[Row] = []
+    for p in plans:
+        torch.set_num_threads(p.threads)
+        bench = _ModelBench(model, res, {**base, "threads": p.threads}, note, p)
+        try:
+            rows += [row for name in p.runtimes for row in bench.runtime_rows(name)]
+        finally:
+            bench.close()
+    return rows
 
 
 def _error_status(e: Exception) -> str:
@@ -250,12 +303,78 @@ class _ModelBench:
             est = b * sec_per_frame
         return est
 
+    @property
+    def run(self) -> trained_mod.TrainedRun | None:
+        """The trained run whose weights this model carries (``--run``), or None."""
+        return self.plan.runs.get(str(self.base["model"]))
+
+    def _calibration(self) -> list[tuple[np.ndarray, ...]] | None:
+        """Real frames of the trained run's train split at this resolution (None without a run)."""
+        if self.run is None:
+            return None
+        key = (str(self.base["model"]), self.res)
+        if key not in self.plan.calib:
+            self.plan.calib[key] = self.run.calibration(self.res)
+        return self.plan.calib[key]
+
     def _runner(self, name: str, b: int) -> rt.Runner:
         if name not in self.runners:
-            self.runners[name] = rt.make_runner(self.model, name, res=self.res, batch=b, threads=self.plan.threads)
+            if name == "ort_int8" and self.run is not None:
+                self.runners[name] = self._int8_runner(b)
+            else:
+                self.runners[name] = rt.make_runner(self.model, name, res=self.res, batch=b,
+                                                    threads=self.plan.threads)
             if name == "onnx":
                 self.onnx_path = self.runners[name].path
         return self.runners[name]
+
+    def _int8_runner(self, b: int) -> rt.Runner:
+        """``ort_int8`` calibrated on the run's train frames with the :data:`INT8_CALIBRATIONS` method that
+        is closest to eager fp32 on its validation frames (chosen once per model and resolution)."""
+        assert self.run is not None
+        key = (str(self.base["model"]), self.res)
+        methods = [self.plan.int8_method[key]] if key in self.plan.int8_method else list(INT8_CALIBRATIONS)
+        best: tuple[float, str, rt.Runner] | None = None
+        for method in methods:
+            runner = rt.make_runner(self.model, "ort_int8", res=self.res, batch=b, threads=self.plan.threads,
+                                    calibration=self._calibration(), calibrate_method=method)
+            err = 0.0 if len(methods) == 1 else trained_mod.gated_error(
+                trained_mod.deltas(self._real("eager", "val"), self.run.score(runner, self.res, "val")))
+            if best is None or err < best[0]:
+                if best is not None:
+                    best[2].close()
+                best = (err, method, runner)
+            else:
+                runner.close()
+        assert best is not None
+        self.plan.int8_method[key] = best[1]
+        return best[2]
+
+    def _real(self, name: str, split: str = "test") -> dict[str, float]:
+        """Scores of runtime ``name`` on the trained run's ``split`` (once per model, res, runtime, split)."""
+        assert self.run is not None
+        key = (str(self.base["model"]), self.res, name, split)
+        if key not in self.plan.real:
+            runner = self.runners.get(name) or self._runner(name, 1)
+            self.plan.real[key] = self.run.score(runner, self.res, split)
+        return self.plan.real[key]
+
+    def _check_reduced(self, row: Row, name: str) -> None:
+        """bf16 / int8: accurate only within :data:`salkd.bench.trained.TOLERANCE` on the run's test split."""
+        if self.run is None:
+            row["accurate"] = None
+            row["status"] += "; not shipped: accuracy needs a trained run (--run)"
+            return
+        d = trained_mod.deltas(self._real("eager"), self._real(name))
+        row.update(d)
+        ok = trained_mod.within_tolerance(d)
+        row["accurate"] = ok
+        tol = ", ".join(f"{k} {v:g}" for k, v in trained_mod.TOLERANCE.items())
+        frames = int(self._real("eager").get("n_frames", 0))
+        method = self.plan.int8_method.get((str(self.base["model"]), self.res))
+        calib = f", {method} calibration on train frames" if name == "ort_int8" and method else ""
+        row["status"] += (f"; {'shipped' if ok else 'rejected'}: vs eager fp32 on {frames} held-apart test frames "
+                          f"(tolerance {tol}{calib})")
 
     def _time(self, name: str, b: int, inputs: Sequence[torch.Tensor]) -> tuple[float, float, np.ndarray]:
         """(median s per batch, best s per batch, logits) of runtime ``name`` on ``inputs``."""
@@ -276,7 +395,8 @@ class _ModelBench:
     def _record(self, row: Row, name: str, b: int, sec: float, best: float, out: np.ndarray) -> None:
         """Speed columns, and the speedup and fidelity against eager at the same batch."""
         fps = b / sec
-        row.update(ms_per_batch=sec * 1e3, fps=fps, fps_best=b / best, gflops=fps * 2 * self.base["macs"] / 1e9)
+        row.update(ms_per_batch=sec * 1e3, fps=fps, fps_best=b / best, gflops=fps * 2 * self.base["macs"] / 1e9,
+                   precision=rt.runtime_precision(name))
         if row.get("ceiling_fps"):
             row["peak_frac"] = fps / row["ceiling_fps"]
         if name == "eager":
@@ -290,17 +410,29 @@ class _ModelBench:
             fid = fidelity(self.ref_out[b], out, seed=self.plan.seed)
             row.update(fid)
             row["accurate"] = accurate(fid)
+        if name in trained_mod.REDUCED:
+            self._check_reduced(row, name)
 
     def close(self) -> None:
         for r in self.runners.values():
             r.close()
 
 
-def _headline(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Best accurate non-eager runtime over eager for skd_st/64/batch 64, else the first measured config."""
+def _headline(rows: list[dict[str, Any]], threads: int | None = None,
+              mach: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Best accurate non-eager runtime over eager for skd_st/64/batch 64 on ``threads`` threads (all cores),
+    else the first measured config; with the fraction of its precision's ceiling and the CPU's key flags."""
+    flags = machine.flag_summary(mach or {})
+    out = _headline_row(rows if threads is None else [r for r in rows if r.get("threads") == threads])
+    out["flags"] = flags
+    return out
+
+
+def _headline_row(rows: list[dict[str, Any]]) -> dict[str, Any]:
     ok = [r for r in rows if r.get("fps") and r.get("speedup_vs_eager") is not None]
     if not ok:
-        return {"model": None, "res": None, "batch": None, "runtime": None, "speedup": float("nan")}
+        return {"model": None, "res": None, "batch": None, "runtime": None, "speedup": float("nan"),
+                "peak_frac": float("nan")}
     target = [r for r in ok if r["model"] == "skd_st" and r["res"] == 64 and r["batch"] == 64]
     if not target:
         first = ok[0]
@@ -308,12 +440,14 @@ def _headline(rows: list[dict[str, Any]]) -> dict[str, Any]:
         target = [r for r in ok if r["model"] == first["model"] and r["res"] == first["res"] and r["batch"] == bmax]
     cands = [r for r in target if r["runtime"] != "eager" and r.get("accurate")]
     if not cands:
-        t = target[0]
-        return {"model": t["model"], "res": t["res"], "batch": t["batch"], "runtime": "eager", "speedup": 1.0}
+        t = next((r for r in target if r["runtime"] == "eager"), target[0])
+        return {"model": t["model"], "res": t["res"], "batch": t["batch"], "runtime": "eager", "speedup": 1.0,
+                "fps": t["fps"], "peak_frac": t.get("peak_frac", float("nan"))}
     best = max(cands, key=lambda r: r["speedup_vs_eager"])
     return {"model": best["model"], "res": best["res"], "batch": best["batch"], "runtime": best["runtime"],
             "speedup": best["speedup_vs_eager"], "fps": best["fps"], "d_nss": best.get("d_nss"),
-            "d_maxf": best.get("d_maxf")}
+            "d_maxf": best.get("d_maxf"), "peak_frac": best.get("peak_frac", float("nan")),
+            "precision": best.get("precision")}
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -333,6 +467,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-call-seconds", type=float, default=None,
                    help="skip configurations estimated slower than this per batch (default 15; 2 with --quick)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--run", nargs="+", default=[], metavar="RUN_DIR",
+                   help="trained run folders (config.json names the model): their weights replace the random "
+                        "ones; bf16/int8 are calibrated on the run's train frames and accepted only within "
+                        "0.01 NSS / 0.005 max-F of eager fp32 on its test frames")
+    p.add_argument("--per-core", action=argparse.BooleanOptionalAction, default=True,
+                   help="also measure on 1 thread, 1 process (default: yes)")
     p.add_argument("--no-progress", action="store_true")
     args = p.parse_args(argv)
     if args.models and len(args.models) == 1 and "," in args.models[0] and "[" not in args.models[0]:
@@ -351,8 +491,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = run(args.models, res=args.res, batch=args.batch, runtimes=args.runtimes, quick=args.quick,
                      threads=args.threads, max_call_seconds=args.max_call_seconds, seed=args.seed,
-                     progress=not args.no_progress, on_rows=lambda rows: report.write_partial(out, rows))
-    except ValueError as e:
+                     progress=not args.no_progress, on_rows=lambda rows: report.write_partial(out, rows),
+                     per_core=args.per_core, runs=args.run)
+    except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     report.write_outputs(out, result)

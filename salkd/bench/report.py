@@ -24,29 +24,33 @@ from salkd.bench.fidelity import ACCURACY_TOL
 from salkd.bench.specs import parse_model_spec
 from salkd.papers.numbers import SPEED
 
-__all__ = ["COLUMNS", "MD_COLUMNS", "CONSOLE_COLUMNS", "PAPER_COLUMNS", "fmt_cell", "to_csv", "md_table",
+__all__ = ["COLUMNS", "MD_COLUMNS", "CONSOLE_COLUMNS", "PAPER_COLUMNS", "SHOWN_FLAGS", "machine_line", "peak_line",
+           "headline_line", "fmt_cell", "to_csv", "md_table",
            "paper_rows", "markdown", "print_table", "write_partial", "write_outputs", "print_summary"]
 
 #: the columns of ``bench_models.csv`` (and of every row of :func:`salkd.bench.models.run`)
 COLUMNS = [
-    "model", "res", "batch", "runtime", "threads", "params", "macs", "macs_hooks", "params_mb",
-    "act_peak_mb", "act_sum_mb", "mem_mb", "ms_per_batch", "fps", "fps_best", "speedup_vs_eager", "gflops",
-    "ceiling_fps", "peak_frac", "max_abs_diff", "d_nss", "d_maxf", "accurate", "status",
+    "model", "res", "batch", "runtime", "threads", "precision", "weights", "params", "macs", "macs_hooks",
+    "params_mb", "act_peak_mb", "act_sum_mb", "mem_mb", "ms_per_batch", "fps", "fps_best", "speedup_vs_eager",
+    "gflops", "ceiling_fps", "peak_frac", "max_abs_diff", "d_nss", "d_maxf", "d_nss_real", "d_cc_real",
+    "d_maxf_real", "d_mae_real", "accurate", "status",
 ]
 
 #: the columns of the main table of ``bench_models.md``
-MD_COLUMNS = ["model", "res", "batch", "runtime", "params", "macs", "mem_mb", "act_peak_mb", "fps", "fps_best",
-              "speedup_vs_eager", "peak_frac", "d_nss", "d_maxf", "status"]
+MD_COLUMNS = ["model", "res", "batch", "runtime", "threads", "precision", "params", "macs", "mem_mb", "act_peak_mb",
+              "ms_per_batch", "fps", "ceiling_fps", "peak_frac", "speedup_vs_eager", "d_nss", "d_maxf", "d_nss_real",
+              "d_cc_real", "d_maxf_real", "accurate", "status"]
 
 #: the columns of the table printed on the console
-CONSOLE_COLUMNS = ["model", "res", "batch", "runtime", "params", "macs", "mem_mb", "fps", "fps_best", "ceiling_fps",
-                   "speedup_vs_eager", "peak_frac", "d_nss", "d_maxf", "status"]
+CONSOLE_COLUMNS = ["model", "res", "batch", "runtime", "threads", "precision", "macs", "ms_per_batch", "fps",
+                   "ceiling_fps", "peak_frac", "speedup_vs_eager", "d_nss", "d_maxf", "d_nss_real", "d_cc_real",
+                   "d_maxf_real", "accurate", "status"]
 
 #: the columns of the "papers vs ours" table (:func:`paper_rows`)
 PAPER_COLUMNS = ["model", "res", "paper_params_m", "params_m", "paper_mem_mb", "act_peak_mb", "mem_mb",
-                 "paper_cpu_fps", "eager_b1_fps", "best_b1_fps", "best_b1", "best_fps", "best", "paper_gpu_fps"]
+                 "paper_cpu_fps", "b1_threads", "eager_b1_fps", "best_b1_fps", "best_b1", "best_fps", "best", "paper_gpu_fps"]
 
-_SCI = {"d_nss", "d_maxf", "max_abs_diff"}
+_SCI = {"d_nss", "d_maxf", "max_abs_diff", "d_nss_real", "d_cc_real", "d_maxf_real", "d_mae_real"}
 _MB = {"params_mb", "act_peak_mb", "act_sum_mb", "mem_mb", "peak_frac"}
 _COUNTS = {"params", "macs", "macs_hooks"}
 
@@ -98,6 +102,8 @@ def paper_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if not mine:
             continue
         b1 = [r for r in mine if r["batch"] == 1]
+        one = [r for r in b1 if r.get("threads") == 1]
+        b1 = one or b1  # the papers' CPU figures are one core: compare with the per-core rows when measured
         best1 = max(b1, key=lambda r: r["fps"]) if b1 else None
         eager1 = next((r for r in b1 if r["runtime"] == "eager"), None)
         best = max(mine, key=lambda r: r["fps"])
@@ -105,11 +111,46 @@ def paper_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "model": model, "res": res,
             "paper_params_m": p["params_m"], "params_m": mine[0]["params"] / 1e6,
             "paper_mem_mb": p["mem_mb"], "act_peak_mb": mine[0]["act_peak_mb"], "mem_mb": mine[0]["mem_mb"],
-            "paper_cpu_fps": p["cpu_fps"], "eager_b1_fps": eager1["fps"] if eager1 else None,
+            "paper_cpu_fps": p["cpu_fps"], "b1_threads": b1[0].get("threads") if b1 else None,
+            "eager_b1_fps": eager1["fps"] if eager1 else None,
             "best_b1_fps": best1["fps"] if best1 else None, "best_b1": best1["runtime"] if best1 else None,
             "best_fps": best["fps"], "best": f"{best['runtime']} b{best['batch']}", "paper_gpu_fps": p["gpu_fps"],
         })
     return out
+
+
+#: the flags the machine block always names, present or not
+SHOWN_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_int8")
+
+
+def machine_line(result: dict[str, Any]) -> str:
+    """CPU model, cores, the key ISA flags (each yes/no), oneDNN bf16, torch, threads and load."""
+    mach = result["machine"]
+    have = set(mach.get("flags", []))
+    flags = " ".join(f"{f}={'yes' if f in have else 'no'}" for f in SHOWN_FLAGS)
+    return (f"{mach.get('model', '?')}, {mach.get('cores', mach.get('cpus'))} cores usable of {mach.get('cpus')} CPUs; "
+            f"flags {flags}; oneDNN native bf16 {'yes' if mach.get('mkldnn_bf16') else 'no'}; "
+            f"CUDA {mach.get('cuda') or 'none'}; torch {torch.__version__}; threads {result['threads']}"
+            f"{' + 1 (per-core rows)' if result.get('peak_1core') else ''}; 1-min load average start/end "
+            f"{_loads(mach)}")
+
+
+def peak_line(peak: dict[str, float] | None, label: str) -> str:
+    """The measured peaks (GFLOP/s; int8: GOP/s) per precision and kernel."""
+    if not peak:
+        return ""
+    g = lambda k: peak.get(k, float("nan"))  # noqa: E731
+    return (f"{label}: fp32 {g('fp32'):.1f} (torch matmul {g('fp32_matmul'):.1f}, ORT matmul "
+            f"{g('fp32_ort_matmul'):.1f}, conv {g('fp32_conv'):.1f}); bf16 {g('bf16'):.1f} (matmul "
+            f"{g('bf16_matmul'):.1f}, conv {g('bf16_conv'):.1f}); int8 {g('int8'):.1f} (ORT MatMulInteger "
+            f"{g('int8_ort_matmul'):.1f}, QLinearConv {g('int8_ort_conv'):.1f})")
+
+
+def headline_line(h: dict[str, Any]) -> str:
+    """``speedup <x>x, <p>% of ceiling (<runtime>, <cpu flags>)``: the benchmark's last line."""
+    frac = h.get("peak_frac")
+    pct = 100 * frac if isinstance(frac, (int, float)) and frac is not None else float("nan")
+    return f"speedup {h['speedup']:.2f}x, {pct:.0f}% of ceiling ({h.get('runtime') or 'none'}, {h.get('flags', '?')})"
 
 
 def _loads(mach: dict[str, Any]) -> str:
@@ -119,20 +160,25 @@ def _loads(mach: dict[str, Any]) -> str:
 
 def markdown(result: dict[str, Any]) -> str:
     """``bench_models.md``: machine, measured peak, definitions, the table, the papers' figures, headline."""
-    peak, mach = result["peak"], result["machine"]
     h = result["speedup"]
+    runs = result.get("runs") or {}
     parts = [
         "# salkd deployment benchmark",
         "",
-        f"Machine: {mach.get('model', '?')}, {mach.get('cpus')} CPUs, ISA {', '.join(mach.get('flags', []))}, "
-        f"CUDA: {mach.get('cuda') or 'none'}; torch {torch.__version__}; threads {result['threads']}"
-        f"{' (quick mode)' if result['quick'] else ''}; 1-min load average at start/end {_loads(mach)} "
-        "(above the CPU count means other processes shared the cores and the FPS are low and noisy).",
+        f"Machine: {machine_line(result)}{' (quick mode)' if result['quick'] else ''} "
+        "(a load above the core count means other processes shared the cores and the FPS are low and noisy).",
         "",
-        f"Measured peak (GFLOP/s): fp32 torch matmul {peak['fp32_matmul']:.1f}, ONNX Runtime matmul "
-        f"{peak.get('fp32_ort_matmul', float('nan')):.1f}, fp32 conv {peak['fp32_conv']:.1f}, "
-        f"bf16 matmul {peak['bf16_matmul']:.1f}, bf16 conv {peak['bf16_conv']:.1f}. "
-        "`ceiling_fps` = peak / (2 x MACs); `peak_frac` = fps / ceiling_fps.",
+        f"Measured peak, {peak_line(result['peak'], str(result['threads']) + ' threads')}.",
+        "",
+        (f"Measured peak, {peak_line(result['peak_1core'], '1 thread')}." if result.get("peak_1core") else ""),
+        "",
+        "`ceiling_fps` = the peak of the row's precision at its thread count / (2 x MACs); `peak_frac` = fps / "
+        "ceiling_fps. Rows with `threads` 1 are one core, one process (the papers' CPU protocol).",
+        "",
+        ("Trained weights (`--run`): " + "; ".join(f"{k}: {v}" for k, v in runs.items()) + ". `d_*_real` = "
+         "|metric(runtime) - metric(eager fp32)| on the run's held-apart test frames; bf16 / int8 ship when "
+         "within 0.01 NSS (fixation) / 0.005 max-F (SOD)." if runs else
+         "Random weights: bf16 / int8 rows are measured but not shipped (their accuracy needs `--run`)."),
         "",
         "Definitions: `params` = parameter elements; `macs` = multiply-accumulates per frame "
         "(torch FlopCounterMode / 2; `macs_hooks` = own module hooks, in the CSV); `mem_mb` = parameter "
@@ -150,8 +196,7 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         md_table(paper_rows(result["rows"]), PAPER_COLUMNS),
         "",
-        f"Headline: {h['model']} {h['res']}x{h['res']} batch {h['batch']}: {h['runtime']} "
-        f"{h['speedup']:.2f}x eager fp32.",
+        f"Headline: {h['model']} {h['res']}x{h['res']} batch {h['batch']}: {headline_line(h)}.",
         "",
     ]
     return "\n".join(parts)
@@ -181,14 +226,15 @@ def write_outputs(out: Path, result: dict[str, Any]) -> None:
 
 def print_summary(result: dict[str, Any], out: Path, seconds: float) -> None:
     """The console report; its last line is ``speedup <x>x`` (the headline, see :func:`~salkd.bench.models.run`)."""
-    peak, mach = result["peak"], result["machine"]
-    print(f"machine: {mach.get('model', '?')}, threads {result['threads']}, ISA {','.join(mach.get('flags', []))}, "
-          f"load avg start/end {_loads(mach)}")
+    mach = result["machine"]
+    print(f"machine: {machine_line(result)}")
     if max(mach.get("loadavg_1min_start") or 0, mach.get("loadavg_1min") or 0) > (mach.get("cpus") or 1) + 0.5:
         print("warning: the machine was busy with other processes; FPS figures are low and noisy", file=sys.stderr)
-    print(f"peak GFLOP/s: fp32 {peak['fp32']:.1f} (torch matmul {peak['fp32_matmul']:.1f}, "
-          f"ORT matmul {peak.get('fp32_ort_matmul', float('nan')):.1f}, conv {peak['fp32_conv']:.1f}); "
-          f"bf16 {peak['bf16']:.1f} (matmul {peak['bf16_matmul']:.1f}, conv {peak['bf16_conv']:.1f})")
+    print(f"peak GFLOP/s, {peak_line(result['peak'], str(result['threads']) + ' threads')}")
+    if result.get("peak_1core"):
+        print(f"peak GFLOP/s, {peak_line(result['peak_1core'], '1 thread')}")
+    for name, desc in (result.get("runs") or {}).items():
+        print(f"trained weights: {name} from {desc}")
     print_table(result["rows"])
     papers = paper_rows(result["rows"])
     if papers:
@@ -205,4 +251,4 @@ def print_summary(result: dict[str, Any], out: Path, seconds: float) -> None:
         if h.get("d_nss") is not None:
             extra = f" (d_nss {h['d_nss']:.1e}, d_maxf {h['d_maxf']:.1e})"
         print(f"best optimized path: {h['model']} {h['res']}x{h['res']} batch {h['batch']}: {h['runtime']}{extra}")
-    print(f"speedup {h['speedup']:.2f}x")
+    print(headline_line(h))

@@ -16,15 +16,19 @@ Runtimes (``RUNTIMES``):
 ``jit``        TorchScript trace + ``torch.jit.freeze`` + ``optimize_for_inference`` (oneDNN fusions), fp32
 ``compile``    ``torch.compile`` (inductor, ``freezing=True``), channels_last float32
 ``onnx``       ONNX Runtime CPU, float32, ``intra_op_num_threads = threads``, all graph optimizations
+``ort_int8``   ONNX Runtime CPU, static int8 QDQ graph (per-channel weights; :mod:`salkd.bench.quant`),
+               calibrated on the ``calibration`` frames given (synthetic frames when none: speed only)
 ``cuda``       PyTorch on CUDA, float32, channels_last, cudnn.benchmark (only when CUDA is present)
 ``cuda_fp16``  PyTorch on CUDA, float16 autocast, channels_last (only when CUDA is present)
 =============  =====================================================================================
 
-``runtime="auto"`` picks ``cuda`` when CUDA is available, else ``onnx``, falling back to ``cl`` if
-the ONNX export fails. Measured on the 2-core AMD EPYC (AVX2, no AVX-512/BF16/AMX), batch 64 at
+``runtime="auto"`` picks ``cuda`` when CUDA is available; else, with ``precision="auto"`` on a CPU with
+native bf16 (:func:`salkd.device.resolve_precision`), ``bf16_cl``; else ``onnx``, falling back to ``cl`` if
+the ONNX export fails. ``ort_int8`` is never picked automatically: it ships only where the benchmark
+measured its accuracy on a trained run (``python -m salkd.bench models --run``). Measured on the 2-core AMD EPYC (AVX2, no AVX-512/BF16/AMX), batch 64 at
 64x64: skd_st eager 377 FPS, cl 631, jit 624, compile 690, onnx 662-738 (fp32 ceiling 899);
-uva_st eager 63, cl 198, compile 259, onnx 664. bfloat16 is never chosen automatically: without
-AVX512-BF16/AMX oneDNN emulates it (measured bf16 conv peak 19 GFLOP/s vs fp32 191) and it is
+uva_st eager 63, cl 198, compile 259, onnx 664. bfloat16 is chosen automatically only where oneDNN
+runs it natively: without AVX512-BF16/AMX oneDNN emulates it (measured bf16 conv peak 19 GFLOP/s vs fp32 191) and it is
 5-7x *slower* than fp32. ``compile`` sets ``torch._inductor.config.freezing = True`` process-wide.
 """
 from __future__ import annotations
@@ -32,6 +36,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+import copy
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -56,9 +61,18 @@ __all__ = [
     "measure_peak",
     "cpu_info",
     "cpu_native_bf16",
+    "runtime_precision",
 ]
 
-RUNTIMES: tuple[str, ...] = ("eager", "cl", "bf16_cl", "jit", "compile", "onnx", "cuda", "cuda_fp16")
+RUNTIMES: tuple[str, ...] = ("eager", "cl", "bf16_cl", "jit", "compile", "onnx", "ort_int8", "cuda", "cuda_fp16")
+
+#: the arithmetic of each runtime (its ceiling divides by the measured peak of that precision)
+PRECISION: dict[str, str] = {"bf16_cl": "bf16", "ort_int8": "int8", "cuda_fp16": "fp16"}
+
+
+def runtime_precision(runtime: str) -> str:
+    """``"fp32"``, ``"bf16"``, ``"int8"`` or ``"fp16"``: the arithmetic ``runtime`` computes in."""
+    return PRECISION.get(runtime, "fp32")
 
 ArrayLike = Any  # np.ndarray | torch.Tensor
 
@@ -69,7 +83,7 @@ def available_runtimes() -> list[str]:
     try:
         import onnxruntime  # noqa: F401
 
-        out.append("onnx")
+        out += ["onnx", "ort_int8"]
     except ImportError:
         pass
     if torch.cuda.is_available():
@@ -186,10 +200,12 @@ class OnnxRunner(Runner):
     runtime = "onnx"
 
     def __init__(self, path: str | os.PathLike, channels: tuple[int, ...], res: int, threads: int,
-                 cleanup: Path | None = None, chunk: int | None = None) -> None:
+                 cleanup: Path | None = None, chunk: int | None = None, runtime: str = "onnx") -> None:
         import onnxruntime as ort
 
         super().__init__(channels, res, "cpu")
+        self.runtime = runtime
+        self.quantization: dict[str, Any] | None = None  # ort_int8: what quantize_int8 did
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = max(1, int(threads))
         opts.inter_op_num_threads = 1
@@ -229,13 +245,50 @@ class OnnxRunner(Runner):
             pass
 
 
+def _onnx_runner(model: nn.Module, runtime: str, chans: tuple[int, ...], *, res: int, batch: int, threads: int,
+                 onnx_path: str | os.PathLike | None, chunk: int | None,
+                 calibration: Sequence[tuple[np.ndarray, ...]] | None, calibrate_method: str = "minmax") -> OnnxRunner:
+    """``onnx``: the exported fp32 graph; ``ort_int8``: that graph quantized (``onnx_path`` is the fp32 file,
+    the int8 one is written beside it as ``<stem>.int8.onnx``)."""
+    import shutil
+
+    from salkd.export import export_onnx
+
+    cleanup = None
+    if onnx_path is None:
+        cleanup = Path(tempfile.mkdtemp(prefix="salkd-onnx-"))
+        onnx_path = cleanup / "model.onnx"
+    onnx_path = Path(onnx_path)
+    try:
+        export_onnx(copy.deepcopy(model).float().cpu(), onnx_path, res=res, batch=min(batch, 2))
+        quant = None
+        if runtime == "ort_int8":
+            from salkd.bench.quant import quantize_int8
+
+            calib = list(calibration) if calibration else [
+                tuple(x.numpy() for x in example_inputs(model, res, 8, seed=1000 + k)) for k in range(4)]
+            quant = quantize_int8(onnx_path, onnx_path.with_suffix(".int8.onnx"), calib,
+                                  calibrate_method=calibrate_method)
+            quant["calibrated_on"] = "given frames" if calibration else "synthetic frames"
+            onnx_path = onnx_path.with_suffix(".int8.onnx")
+    except BaseException:
+        if cleanup is not None:
+            shutil.rmtree(cleanup, ignore_errors=True)
+        raise
+    runner = OnnxRunner(onnx_path, chans, res, threads, cleanup, chunk=chunk, runtime=runtime)
+    runner.quantization = quant
+    return runner
+
+
 def _default_threads() -> int:
     return max(1, torch.get_num_threads())
 
 
 def make_runner(model: nn.Module, runtime: str = "auto", *, res: int = 64, batch: int = 64,
                 threads: int | None = None, device: str | None = None,
-                onnx_path: str | os.PathLike | None = None, chunk: int | None = None) -> Runner:
+                onnx_path: str | os.PathLike | None = None, chunk: int | None = None,
+                precision: str = "fp32", calibration: Sequence[tuple[np.ndarray, ...]] | None = None,
+                calibrate_method: str = "minmax") -> Runner:
     """Build the inference path ``runtime`` for ``model`` (see the module docstring for the names).
 
     ``res`` fixes the input size for ``onnx`` (other runtimes accept any size the model accepts);
@@ -243,14 +296,19 @@ def make_runner(model: nn.Module, runtime: str = "auto", *, res: int = 64, batch
     axis). ``threads`` sets ONNX Runtime's intra-op threads (default: torch's thread count).
     ``onnx_path`` keeps the exported file there (default: a temporary folder removed by ``close``).
     ``chunk``: ONNX Runtime runs batches larger than this as sub-batches of ``chunk`` (None: whole).
+    ``precision``: what ``runtime="auto"`` may use on CPU (``"auto"``: bf16 where native, see the module
+    docstring). ``calibration``: ``ort_int8``'s calibration batches (input tuples of real frames);
+    ``calibrate_method``: its activation-range method (:func:`salkd.bench.quant.quantize_int8`).
     The model is not modified for ``eager``/``onnx``; the torch runtimes work on a deep copy.
     """
-    import copy
-
     threads = threads or _default_threads()
     if runtime == "auto":
+        from salkd.device import resolve_precision
+
         if torch.cuda.is_available() and device != "cpu":
             runtime = "cuda"
+        elif resolve_precision(precision, "cpu") == "bf16":
+            runtime = "bf16_cl"
         else:
             try:
                 return make_runner(model, "onnx", res=res, batch=batch, threads=threads, onnx_path=onnx_path,
@@ -262,22 +320,9 @@ def make_runner(model: nn.Module, runtime: str = "auto", *, res: int = 64, batch
     chans = input_channels(model)
     if runtime.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError(f"runtime {runtime!r} needs CUDA, which is not available here")
-    if runtime == "onnx":
-        from salkd.export import export_onnx
-
-        cleanup = None
-        if onnx_path is None:
-            cleanup = Path(tempfile.mkdtemp(prefix="salkd-onnx-"))
-            onnx_path = cleanup / "model.onnx"
-        try:
-            export_onnx(copy.deepcopy(model).float().cpu(), onnx_path, res=res, batch=min(batch, 2))
-        except BaseException:
-            if cleanup is not None:
-                import shutil
-
-                shutil.rmtree(cleanup, ignore_errors=True)
-            raise
-        return OnnxRunner(onnx_path, chans, res, threads, cleanup, chunk=chunk)
+    if runtime in ("onnx", "ort_int8"):
+        return _onnx_runner(model, runtime, chans, res=res, batch=batch, threads=threads, onnx_path=onnx_path,
+                            chunk=chunk, calibration=calibration, calibrate_method=calibrate_method)
     m = copy.deepcopy(model)
     if runtime == "eager":
         return TorchRunner(m, "eager", chans, device or "cpu")

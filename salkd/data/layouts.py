@@ -7,8 +7,8 @@ Detected layouts (``VideoDataset.layout``), in the order they are tried:
 * ``avs1k``      AVS1K as its release is unpacked by public loaders:
   ``{trainSet,validSet,testSet}/Frame/<video>/*`` + ``Ground/<video>/*`` (density maps);
   ``split="train"|"val"|"test"`` selects the set folder.
-* ``sod``        still-image SOD (DUTS): ``images/`` (or ``img/``) + ``masks/`` (or ``gt/``); every
-  image is a one-frame video named by its stem.
+* ``sod``        still-image SOD (DUTS): ``images/`` (or ``img/``, ``DUTS-TR-Image/``) + ``masks/``
+  (or ``gt/``, ``DUTS-TR-Mask/``); every image is a one-frame video named by its stem.
 * video folders, found at depth 0..3 below the root (nested names join with ``/``, so AVS1K-style
   ``<category>/<video>/`` and split folders ``train/<seq>/`` keep their grouping in the name):
   ``toolkit`` ``<seq>/Imgs`` + ``<seq>/GT_object`` (DAVSOD, DAVIS, FBMS, ViSal, SegTrack-V2, VOS as the
@@ -50,10 +50,12 @@ from .videos import LABEL_KINDS, Video, VideoDataset, _images, aspect_matches, s
 
 __all__ = ["DatasetError", "Video", "VideoDataset", "open_dataset", "LABEL_KINDS", "aspect_matches"]
 
+#: split folder names: the common ones, AVS1K's ``trainSet``/``validSet``/``testSet`` and DAVSOD's release
+#: folders ``Training Set``/``Validation Set``/``Test Set``
 SPLIT_ALIASES = {
-    "train": ("train", "trainSet", "training", "Train"),
-    "val": ("val", "validSet", "valid", "validation", "Val"),
-    "test": ("test", "testSet", "testing", "Test"),
+    "train": ("train", "trainSet", "training", "Train", "Training Set", "Training"),
+    "val": ("val", "validSet", "valid", "validation", "Val", "Validation Set", "Validation"),
+    "test": ("test", "testSet", "testing", "Test", "Test Set", "Testing Set", "Testing"),
 }
 
 
@@ -100,8 +102,9 @@ def open_dataset(path: str | Path, split: str | None = None) -> VideoDataset:
         return ds
     if (root / "Frame").is_dir() and (root / "Ground").is_dir():
         return _open_avs1k(root)
-    idir = _first_dir(root, ("images", "img", "Image", "imgs"))
-    mdir = _first_dir(root, ("masks", "gt", "GT", "Mask"))
+    # DUTS as released: DUTS-TR/DUTS-TR-Image + DUTS-TR-Mask (DUTS-TE likewise)
+    idir = _first_dir(root, ("images", "img", "Image", "imgs", "DUTS-TR-Image", "DUTS-TE-Image"))
+    mdir = _first_dir(root, ("masks", "gt", "GT", "Mask", "DUTS-TR-Mask", "DUTS-TE-Mask"))
     if idir is not None and mdir is not None and any(is_image(p) for p in idir.iterdir()):
         return _open_sod(root, idir, mdir)
     ds = _open_video_folders(root)

@@ -197,9 +197,10 @@ def cache_lowres(dataset: VideoDataset, size: Sequence[int], root: str | Path, *
         if not fresh:
             stale.append((video, dest, key))
         entries.append({"name": video.name, "dir": dest.name, "key": key})
-    # a progress bar only for the videos that are (re)computed: none on a cache hit
+    # a progress bar only for the videos that are (re)computed (none on a cache hit), shown only when
+    # the work takes more than a second
     for video, dest, key in tqdm(stale, desc=f"low-res {size[0]}x{size[1]}", disable=not progress or not stale,
-                                 unit="video"):
+                                 unit="video", delay=1.0):
         _build_video(video, size, kinds, dest, key, max(1, int(workers)))
     # merge with the index of earlier calls (e.g. a subset of the same dataset cached before)
     merged = {}

@@ -8,7 +8,8 @@ Items are dicts of float32 tensors: ``frame`` (3,h,w) in [0,1], ``label`` (1,h,w
 (masks 0/255 -> 0/1, density 0..255 -> [0,1], fixation 0/1), for pairs also ``next``,
 ``label_next`` and int ``has_label_next``; each extra as ``<name>`` (and ``<name>_next``), (1,h,w)
 (uint8 extras / 255, float extras unchanged) or (2,h,w) for flow arrays (T,h,w,2) (unscaled); and
-ints ``video`` (index into ``.videos``), ``t``, ``t_next``.
+ints ``video`` (index into ``.videos``), ``t``, ``t_next``; with ``unlabeled=True`` the frames without the
+label are items too (zero label) and int ``has_label`` says which frames have it.
 
 Joint augmentation (``augment=True``): one random affine per item — crop of 80-100 % of each side
 (same factor for both axes, so aspect is kept) resized back to the cache size, rotation uniform in
@@ -37,7 +38,7 @@ from .lowres import LowResCache
 
 __all__ = ["FrameDataset", "FramePairDataset", "affine_from_uniforms", "warp"]
 
-_RESERVED = {"frame", "label", "next", "label_next", "video", "t", "t_next", "has_label_next"}
+_RESERVED = {"frame", "label", "next", "label_next", "video", "t", "t_next", "has_label_next", "has_label"}
 
 
 def affine_from_uniforms(u: Sequence[float], h: int, w: int, *, min_crop: float = 0.8,
@@ -76,13 +77,17 @@ def warp(arr: np.ndarray, m: np.ndarray, *, nearest: bool = False, vectors: bool
 
 class _CacheDataset(torch.utils.data.Dataset):
     def __init__(self, cache: LowResCache, label: str | None, videos: Sequence[str] | None,
-                 augment: bool, seed: int, extra: Mapping[str, Mapping[str, np.ndarray]] | None):
+                 augment: bool, seed: int, extra: Mapping[str, Mapping[str, np.ndarray]] | None,
+                 unlabeled: bool = False):
         if not isinstance(cache, LowResCache):
             raise TypeError(f"cache must be a LowResCache, got {type(cache).__name__}")
         if label is not None and label not in cache.labels:
             raise DatasetError(f"label {label!r} is not in low-res cache {cache.path} "
                                f"(has {cache.labels or 'no labels'})")
         self.cache, self.label, self.augment, self.seed, self.epoch = cache, label, bool(augment), int(seed), 0
+        if unlabeled and label is None:
+            raise ValueError("unlabeled=True needs a label (frames with and without it are then both kept)")
+        self.unlabeled = bool(unlabeled)
         self.videos = list(videos) if videos is not None else list(cache.videos)
         unknown = [v for v in self.videos if v not in cache]
         if unknown:
@@ -110,7 +115,7 @@ class _CacheDataset(torch.utils.data.Dataset):
         self.items: list[tuple[int, int]] = []
         for vi, arrs in enumerate(self._arrays):
             T = arrs["frames"].shape[0]
-            ts = np.flatnonzero(arrs[f"has_{label}"]) if label is not None else np.arange(T)
+            ts = np.flatnonzero(arrs[f"has_{label}"]) if label is not None and not unlabeled else np.arange(T)
             self.items.extend((vi, int(t)) for t in ts)
 
     def __getstate__(self) -> dict:
@@ -122,6 +127,10 @@ class _CacheDataset(torch.utils.data.Dataset):
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
         self._arrays = [self.cache.video(v) for v in self.videos]
+
+    def has_label(self, vi: int, t: int) -> int:
+        """1 when frame ``t`` of video ``vi`` has the dataset's label, else 0 (its label is then all zeros)."""
+        return int(bool(self._arrays[vi][f"has_{self.label}"][t]))
 
     def set_epoch(self, epoch: int) -> None:
         """Change the per-item randomness (augmentation, pair offsets) for a new epoch."""
@@ -196,12 +205,14 @@ class FrameDataset(_CacheDataset):
     """Single labelled frames of a :class:`LowResCache` (only frames that have ``label``).
 
     ``label=None`` gives every frame and no ``label`` key (inference on unlabeled video).
+    ``unlabeled=True`` keeps the frames without ``label`` too (their label all zeros) and adds an int
+    ``has_label`` to every item: frames that only a teacher labels (skd eq. 1-2 / uvanet eq. 5-6 with mu = 1).
     """
 
     def __init__(self, cache: LowResCache, label: str | None = "mask", videos: Sequence[str] | None = None,
                  augment: bool = False, seed: int = 0,
-                 extra: Mapping[str, Mapping[str, np.ndarray]] | None = None):
-        super().__init__(cache, label, videos, augment, seed, extra)
+                 extra: Mapping[str, Mapping[str, np.ndarray]] | None = None, unlabeled: bool = False):
+        super().__init__(cache, label, videos, augment, seed, extra, unlabeled)
 
     def __getitem__(self, index: int) -> dict:
         vi, t = self.items[index]
@@ -210,6 +221,8 @@ class FrameDataset(_CacheDataset):
             h, w = self.cache.size
             m = affine_from_uniforms(self._uniforms(index), h, w)
         item = self._maps(vi, [(t, "")], m)
+        if self.unlabeled:
+            item["has_label"] = self.has_label(vi, t)
         item.update(video=vi, t=t)
         return item
 
@@ -222,13 +235,14 @@ class FramePairDataset(_CacheDataset):
     if none lands on a labelled frame an in-range one is used (``has_label_next = 0``, zero label);
     if no offset stays inside (e.g. ``offsets=[1]`` at the last frame) the mirrored offsets ``-t0``
     are used; a one-frame video (SOD images) pairs the frame with itself (``t_next == t``).
+    ``unlabeled=True``: one item per frame, labelled or not, with ``has_label`` (as :class:`FrameDataset`).
     """
 
     def __init__(self, cache: LowResCache, label: str | None = "mask", max_offset: int = 3,
                  offsets: Sequence[int] | None = None, videos: Sequence[str] | None = None,
                  augment: bool = False, seed: int = 0,
-                 extra: Mapping[str, Mapping[str, np.ndarray]] | None = None):
-        super().__init__(cache, label, videos, augment, seed, extra)
+                 extra: Mapping[str, Mapping[str, np.ndarray]] | None = None, unlabeled: bool = False):
+        super().__init__(cache, label, videos, augment, seed, extra, unlabeled)
         if offsets is None:
             if int(max_offset) < 1:
                 raise ValueError(f"max_offset must be >= 1, got {max_offset}")
@@ -263,6 +277,8 @@ class FramePairDataset(_CacheDataset):
             m = affine_from_uniforms(self._uniforms(index), h, w)
         item = self._maps(vi, [(t, ""), (tn, "_next")], m)
         if self.label is not None:
-            item["has_label_next"] = int(bool(self._arrays[vi][f"has_{self.label}"][tn]))
+            item["has_label_next"] = self.has_label(vi, tn)
+        if self.unlabeled:
+            item["has_label"] = self.has_label(vi, t)
         item.update(video=vi, t=t, t_next=tn)
         return item

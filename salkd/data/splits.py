@@ -16,7 +16,10 @@ def split_dataset(root: str | os.PathLike, split: str, spec: Mapping[str, Any] |
     The dataset's own split information wins (``splits.json``, split folders, DAVIS ``ImageSets``). When
     it names a training and a test set but no validation set, validation is carved from the training
     videos (:func:`carve_val`) so that checkpoint selection never sees the test set; DAVIS-2016 names
-    ``train`` and ``val`` only, and its ``val`` sequences are the benchmark's test set (as in the papers).
+    ``train`` and ``val`` only, and its ``val`` sequences are the benchmark's test set (as in the papers);
+    so is DHF1K's ``val/`` (its ``test/`` has no public labels: ignored; uvanet Table 2 tests on val).
+    DAVSOD (``Training Set``/``Validation Set``/``Test Set``) and AVS1K (``trainSet``/``validSet``/
+    ``testSet``) use their three folders as they are.
     Without split information ``spec["split"]`` (or ``default_split``) decides: by video order
     (:func:`split_by_video`), or in time (:func:`split_in_time`) when it says ``by: time`` or the dataset
     has fewer than 3 videos. ``val_source``: a separate dataset used as the test set (validation is then
@@ -31,6 +34,8 @@ def split_dataset(root: str | os.PathLike, split: str, spec: Mapping[str, Any] |
             return open_dataset(val_source)
         return _carved(open_dataset(root), split, frac)
     own = {s: _open_split(root, s) for s in ("train", "val", "test")}
+    if own["test"] is not None and own["test"].task == "frames" and own["train"] is not None:
+        own["test"] = None  # an official test set without public labels (DHF1K test/): its val set tests
     if own["train"] is not None and own["test"] is None and own["val"] is not None and split in ("val", "test"):
         # DAVIS-style: the dataset's "val" is the benchmark's test set; validation comes from train
         return own["val"] if split == "test" else _carved(own["train"], "val", frac)

@@ -40,7 +40,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from ..atomic import atomic_dir
+from ..atomic import atomic_dir, remove_stale_temps
+from ..locks import locked
 from .synthetic_scene import (
     _background,
     _cameras,
@@ -265,6 +266,8 @@ def make_dataset(root: str | os.PathLike, *, kind: str, n_videos: int, n_frames:
     ``<video>/fixation_points.csv``. Also writes ``salkd_synthetic.json`` (parameters) and
     ``splits.json`` (train/val/test video names, fractions ``splits``). PNG throughout (lossless,
     byte-deterministic). ``workers`` threads render videos in parallel (output does not depend on it).
+    Generation holds the dataset's lock (a second process waits) and first removes the hidden temporary
+    folder a killed generation of ``root`` left behind.
     """
     if kind not in ("vsod", "fixation"):
         raise ValueError(f"kind must be 'vsod' or 'fixation', got {kind!r}")
@@ -279,32 +282,35 @@ def make_dataset(root: str | os.PathLike, *, kind: str, n_videos: int, n_frames:
     from tqdm.auto import tqdm
 
     root = Path(root)
-    if root.exists() and (not root.is_dir() or (any(root.iterdir()) and not (root / "salkd_synthetic.json").is_file())):
-        raise FileExistsError(f"{root} exists and is not a salkd synthetic dataset; refusing to replace it "
-                              "(expected a missing/empty folder or one holding salkd_synthetic.json)")
-    size = (int(size[0]), int(size[1]))
-    names = [f"{i + 1:04d}" for i in range(int(n_videos))]
+    with locked(root, wait=True, what="dataset"):  # one generation at a time
+        remove_stale_temps(root)  # the hidden .<name>.*.tmp folder of a killed generation
+        ours = (root / "salkd_synthetic.json").is_file()
+        if root.exists() and (not root.is_dir() or (any(root.iterdir()) and not ours)):
+            raise FileExistsError(f"{root} exists and is not a salkd synthetic dataset; refusing to replace it "
+                                  "(expected a missing/empty folder or one holding salkd_synthetic.json)")
+        size = (int(size[0]), int(size[1]))
+        names = [f"{i + 1:04d}" for i in range(int(n_videos))]
 
-    def job(i: int, tmp: Path) -> None:
-        vid = render_video(seed, i, n_frames=int(n_frames), size=size, style=style, n_observers=n_observers)
-        _write_video(tmp / names[i], kind, vid)
+        def job(i: int, tmp: Path) -> None:
+            vid = render_video(seed, i, n_frames=int(n_frames), size=size, style=style, n_observers=n_observers)
+            _write_video(tmp / names[i], kind, vid)
 
-    with atomic_dir(root) as tmp:
-        with tqdm(total=len(names), desc=f"synthetic {kind}/{style}", unit="video", disable=not progress) as bar:
-            if workers > 1:
-                with ThreadPoolExecutor(int(workers)) as ex:
-                    futs = [ex.submit(job, i, tmp) for i in range(len(names))]
-                    for fut in as_completed(futs):
-                        fut.result()
+        with atomic_dir(root) as tmp:
+            with tqdm(total=len(names), desc=f"synthetic {kind}/{style}", unit="video", disable=not progress) as bar:
+                if workers > 1:
+                    with ThreadPoolExecutor(int(workers)) as ex:
+                        futs = [ex.submit(job, i, tmp) for i in range(len(names))]
+                        for fut in as_completed(futs):
+                            fut.result()
+                            bar.update()
+                else:
+                    for i in range(len(names)):
+                        job(i, tmp)
                         bar.update()
-            else:
-                for i in range(len(names)):
-                    job(i, tmp)
-                    bar.update()
-        params = {"generator": "salkd.data.synthetic", "version": GENERATOR_VERSION, "kind": kind,
-                  "style": style, "n_videos": int(n_videos), "n_frames": int(n_frames), "size": list(size),
-                  "seed": int(seed), "n_observers": int(n_observers), "splits": list(splits),
-                  "layout": "toolkit" if kind == "vsod" else "dhf1k"}
-        (tmp / "salkd_synthetic.json").write_text(json.dumps(params, indent=2, sort_keys=True) + "\n")
-        (tmp / "splits.json").write_text(json.dumps(_splits(names, seed, splits), indent=2) + "\n")
-    return root
+            params = {"generator": "salkd.data.synthetic", "version": GENERATOR_VERSION, "kind": kind,
+                      "style": style, "n_videos": int(n_videos), "n_frames": int(n_frames), "size": list(size),
+                      "seed": int(seed), "n_observers": int(n_observers), "splits": list(splits),
+                      "layout": "toolkit" if kind == "vsod" else "dhf1k"}
+            (tmp / "salkd_synthetic.json").write_text(json.dumps(params, indent=2, sort_keys=True) + "\n")
+            (tmp / "splits.json").write_text(json.dumps(_splits(names, seed, splits), indent=2) + "\n")
+        return root

@@ -12,6 +12,10 @@ pooled (curves averaged over frames, then max/mean), i.e. PySODMetrics run on th
 ``overall="videos"`` reproduces the DAVSOD toolkit's video-weighted dataset row. For fixation
 metrics "frames" is the mean over all frames where the metric is defined (the DHF1K convention of
 averaging over frames) and "videos" the mean of the per-video means.
+
+SOD tables report both max-F conventions side by side whatever ``overall`` is: ``max_f`` as chosen by
+``overall`` and ``max_f_seq``, the DAVSOD toolkit's per-sequence-mean max-F (max over thresholds of
+the mean of the per-sequence F curves; on a video's own row it equals that video's ``max_f``).
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ import pandas as pd
 from salkd.metrics.fixation import FIXATION_KEYS, FixationEvaluator
 from salkd.metrics.sod import SOD_KEYS, SODEvaluator
 
-__all__ = ["metrics_table", "dataset_table", "merge_all", "Evaluator"]
+__all__ = ["metrics_table", "dataset_table", "merge_all", "sequence_max_f", "Evaluator"]
 
 Evaluator = Union[SODEvaluator, FixationEvaluator]
 _OVERALL = ("frames", "videos")
@@ -57,6 +61,14 @@ def _row(ev: Evaluator) -> dict[str, float]:
     return row
 
 
+def sequence_max_f(evs: list[SODEvaluator]) -> float:
+    """Max-F as the DAVSOD toolkit's dataset row (``main.m``): the max over the 256 thresholds of the
+    mean of the per-sequence F curves (each sequence's curve averaged over its own frames)."""
+    if not evs:
+        raise ValueError("evs: expected at least one evaluator")
+    return float(np.mean([e.curves()["f"] for e in evs], axis=0).max())
+
+
 def _video_weighted(evs: list[Evaluator]) -> dict[str, float]:
     """Dataset row as the DAVSOD toolkit: every video weighs the same."""
     if isinstance(evs[0], SODEvaluator):
@@ -83,7 +95,8 @@ def metrics_table(per_video: Mapping[str, Evaluator], *, overall: str = "frames"
     """One row per video (index = video name, in the mapping's order) plus a last row "overall".
 
     Columns: the metric keys (``SOD_KEYS`` or ``FIXATION_KEYS``), ``n_frames`` and, for fixation
-    evaluators, ``n_undefined_<metric>`` (frames where the metric was NaN and skipped).
+    evaluators, ``n_undefined_<metric>`` (frames where the metric was NaN and skipped); for SOD also
+    ``max_f_seq`` (per-sequence-mean max-F, :func:`sequence_max_f`).
     ``overall="frames"``: over all frames pooled (PySODMetrics on the whole set; for SOD max-F on
     the curve averaged over all frames). ``overall="videos"``: each video weighs the same, as the
     DAVSOD toolkit's dataset row (see the module docstring).
@@ -105,6 +118,10 @@ def metrics_table(per_video: Mapping[str, Evaluator], *, overall: str = "frames"
             raise ValueError(f"per_video[{name!r}]: no frames were updated")
     rows = {name: _row(ev) for name, ev in per_video.items()}
     rows["overall"] = _row(merge_all(evs)) if overall == "frames" else _video_weighted(evs)
+    if isinstance(evs[0], SODEvaluator):
+        for name, ev in per_video.items():
+            rows[name]["max_f_seq"] = rows[name]["max_f"]
+        rows["overall"]["max_f_seq"] = sequence_max_f(evs)  # type: ignore[arg-type]
     df = pd.DataFrame.from_dict(rows, orient="index")
     df.index.name = "video"
     int_cols = [c for c in df.columns if c == "n_frames" or c.startswith("n_undefined_")]

@@ -1,4 +1,4 @@
-"""Fixation-prediction metrics: AUC-Judd, AUC-Borji, shuffled AUC, NSS, CC, SIM, KLD.
+"""Fixation-prediction metrics: AUC-Judd, AUC-Borji, shuffled AUC, NSS, CC, SIM, KLD, and skd's NSS.
 
 Conventions follow the MIT saliency benchmark code (Bylinskii, Judd, Oliva, Torralba, Durand,
 "What do different evaluation metrics tell us about saliency models?", TPAMI 2018; the MATLAB
@@ -12,10 +12,21 @@ files ``AUC_Judd.m``, ``AUC_Borji.m``, ``AUC_shuffled.m``, ``NSS.m``, ``CC.m``, 
   random) is min-max normalized; thresholds are the fixated values; tp = i/Nf and
   fp = (#{S ≥ t} − i)/(Npix − Nf); trapezoidal area with (0,0) and (1,1) added.
 * AUC-Borji: ``n_splits`` sets of Nf negatives drawn uniformly *with* replacement from all pixels;
-  thresholds 0:0.1:max as ``k · 0.1``; mean area over splits.
+  thresholds 0:0.1:max as ``k · 0.1``; mean area over splits. Undefined (NaN) when the frame has at
+  most one fixated pixel: MIT's ``AUC_Borji.m`` draws ``r = randi([1 Npixels], [Nfixations, Nsplits])``
+  and indexes the column vector ``S(r)``; with one fixation ``r`` is a row vector, ``S(r)`` comes back as
+  a column and the split loop cannot score it, so MIT's code gives no value for such a frame.
 * shuffled AUC: as AUC-Borji, with negatives drawn *without* replacement from the pixels where
   ``other_fixations > 0`` (``min(Nf, #other)`` of them per split).
-* NSS: map standardized with the N−1 std, averaged over fixated pixels.
+* NSS (``nss``, MIT ``NSS.m``; the benchmark's and our primary number): map standardized with the
+  N−1 std, averaged over fixated pixels.
+* ``nss_marat``: the NSS that skd (Li et al., TIP 2019, sec. IV-A) uses, "computed via element-wise
+  multiplication of the estimated and ground-truth saliency maps" after Marat et al., IJCV 82(3) 2009:
+  ``NSS = (mean(M_h ⊙ M_s) − mean(M_s)) / σ(M_s)`` with ``M_s`` the prediction and ``M_h`` the
+  eye-position *density* map normalized to unit mean. Since mean(M_h) = 1 this is the density-weighted
+  mean of the standardized prediction, ``Σ d·z / Σ d`` with ``z = (M_s − mean) / σ``; σ is the N−1 std
+  as in ``nss`` (Marat et al. do not say which). It needs ``density``; it differs from ``nss`` because
+  the density spreads each fixation over a Gaussian blob, so it is typically lower on sharp maps.
 * CC: Pearson correlation of the map and the ``density`` map.
 * SIM: each map min-max normalized then divided by its sum (an all-zero map is left at zero, as
   MIT's ``if any(map(:))``), sum of the pixelwise minimum.
@@ -23,17 +34,21 @@ files ``AUC_Judd.m``, ``AUC_Borji.m``, ``AUC_shuffled.m``, ``NSS.m``, ``CC.m``, 
   eps = 2.2204e-16, Q the density.
 
 Undefined values are NaN and are skipped by the evaluator's means (and counted): no fixated pixel
-(AUCs, NSS), no ``other_fixations`` pixel or none given (sAUC), no ``density`` given (CC, SIM,
-KLD), a constant prediction (AUCs, NSS, CC; SIM when constant nonzero, as MIT), a constant
-density (CC). Where this differs from MIT: MIT's AUC-Judd jitters a constant map into noise and
-returns a random value near 0.5; we return NaN. MIT detects "constant" through a 0/0; we test
-``max == min`` exactly, so a constant map never yields rounding noise.
+(AUCs, NSS), at most one fixated pixel (AUC-Borji, see above), no ``other_fixations`` pixel or none
+given (sAUC), no ``density`` given (CC, SIM, KLD, ``nss_marat``), an all-zero density (CC, SIM, KLD,
+``nss_marat``), a constant prediction (AUCs, NSS, CC, ``nss_marat``; SIM when constant nonzero, as
+MIT), a constant density (CC). Where this differs from MIT: MIT's AUC-Judd jitters a constant map into
+noise and returns a random value near 0.5; we return NaN. MIT detects "constant" through a 0/0; we test
+``max == min`` exactly, so a constant map never yields rounding noise. An all-zero density map means "no
+ground truth" (e.g. an unlabeled frame stored as zeros): MIT's ``similarity.m`` leaves it at zero and
+returns SIM 0, and ``KLdiv.m`` returns KLD 0 (a perfect score); we return NaN for both.
 
 Randomness (AUC-Judd jitter, AUC-Borji and sAUC negatives) comes from
 ``numpy.random.default_rng([seed, frame_index])`` where ``frame_index`` counts frames in update
 order, so results are deterministic given the seed, identical on CPU and CUDA, and the same for
 per-frame, batched and streaming updates. Draw order per frame: jitter ``rng.random(H*W)``;
-Borji ``rng.integers(0, H*W, (n_splits, Nf))``; sAUC ``rng.choice(M, k, replace=False)`` per split.
+Borji ``rng.integers(0, H*W, (n_splits, Nf))`` (drawn for Nf = 1 too, then discarded, so the sAUC
+stream does not depend on the Borji rule); sAUC ``rng.choice(M, k, replace=False)`` per split.
 AUC-Judd counts ``S >= t`` on the jittered map before min-max normalisation (monotone, so the
 counts are MIT's unless the normalisation rounds two distinct values together).
 MIT's MATLAB RNG cannot be reproduced, so AUC-Judd (on maps with ties), AUC-Borji and sAUC agree
@@ -56,7 +71,7 @@ from salkd.metrics._input import MetricInputError, as_batch, check_finite, check
 
 __all__ = ["FixationEvaluator", "fixation_frame_metrics", "frame_rng", "FIXATION_KEYS", "KLD_EPS"]
 
-FIXATION_KEYS = ("auc_judd", "auc_borji", "sauc", "nss", "cc", "sim", "kld")
+FIXATION_KEYS = ("auc_judd", "auc_borji", "sauc", "nss", "cc", "sim", "kld", "nss_marat")
 KLD_EPS = 2.2204e-16
 JITTER_SCALE = 1e-7
 _F64 = torch.float64
@@ -176,14 +191,13 @@ def fixation_frame_metrics(
     with single_threaded_ops() as workers:
         p, fix, d, o = _prepare(pred, fixations, density, other_fixations)
         n = fix.shape[0]
-        if p.device.type == "cpu" and n > 1 and workers > 1:
-            parts = map_frames(
-                lambda i: _metrics_batch(p[i : i + 1], fix[i : i + 1], None if d is None else d[i : i + 1],
-                                         None if o is None else o[i : i + 1], seed, n_splits, step, first_frame_index + i),
-                n, p.device, workers,
-            )
-        else:
-            parts = [_metrics_batch(p, fix, d, o, seed, n_splits, step, first_frame_index)]
+        # frame by frame (on CPU spread over threads): a frame's values do not depend on the batch it came
+        # in, bit for bit (vectorized row reductions over a batch round differently from single rows)
+        parts = map_frames(
+            lambda i: _metrics_batch(p[i : i + 1], fix[i : i + 1], None if d is None else d[i : i + 1],
+                                     None if o is None else o[i : i + 1], seed, n_splits, step, first_frame_index + i),
+            n, p.device, workers,
+        )
         return {k: torch.cat([r[k] for r in parts]) for k in FIXATION_KEYS}
 
 
@@ -260,7 +274,8 @@ def _auc_borji_sauc(pf, o, fix_idx, nfix_l, const_l, lo, span, rngs, n_splits: i
         norm = lambda v: (v - lo[i]) / span[i]
         pos = norm(pf[i][fix_idx[i]])
         idx = torch.from_numpy(rngs[i].integers(0, npix, size=(n_splits, nf))).to(dev)
-        out["auc_borji"][i] = _auc_thresholded(pos, norm(pf[i][idx]), thr_b)
+        if nf > 1:  # one fixated pixel: undefined, as MIT's AUC_Borji.m (module docstring)
+            out["auc_borji"][i] = _auc_thresholded(pos, norm(pf[i][idx]), thr_b)
         if o is None:
             continue
         if o.stride(0) == 0:  # one map shared by the batch
@@ -309,11 +324,18 @@ def _sim_map(x, xlo, xconst, buf):
 
 
 def _density_metrics(pf, d, a, saa, lo, const, out: dict[str, torch.Tensor]) -> None:
-    """CC, SIM and KLD against the density ``d`` into ``out``; overwrites the buffer ``a`` (from ``_nss``)."""
-    n = pf.shape[0]
+    """CC, SIM, KLD and ``nss_marat`` against the density ``d`` into ``out``; overwrites the buffer ``a``
+    (from ``_nss``). An all-zero density leaves SIM, KLD and ``nss_marat`` undefined (module docstring)."""
+    n, npix = pf.shape
     df = d.reshape(n, -1)
     dlo, dhi = torch.aminmax(df, dim=1)
     dconst = dhi == dlo
+    dsum = df.sum(1)
+    dzero = dsum <= 0  # densities are checked non-negative: all zero
+    # --- skd's NSS (Marat et al. 2009): sum(d * (p - mean) / std) / sum(d), before ``a`` is reused
+    std = torch.sqrt(saa / (npix - 1)) if npix > 1 else torch.zeros_like(saa)
+    marat = rowdot(a, df) / (torch.where(std > 0, std, torch.ones_like(std)) * torch.where(dzero, torch.ones_like(dsum), dsum))
+    out["nss_marat"] = torch.where(~const & ~dzero, marat, out["nss_marat"])
     # --- CC (centred sums; buffers reused below to avoid large temporaries)
     bq = df - df.mean(1, keepdim=True)
     num = rowdot(a, bq)
@@ -323,18 +345,19 @@ def _density_metrics(pf, d, a, saa, lo, const, out: dict[str, torch.Tensor]) -> 
     m1, bad1 = _sim_map(pf, lo, const, a)
     m2, bad2 = _sim_map(df, dlo, dconst, bq)
     sim = torch.minimum(m1, m2, out=m1).sum(1)
-    out["sim"] = torch.where(bad1 | bad2, out["sim"], sim)
+    out["sim"] = torch.where(bad1 | bad2 | dzero, out["sim"], sim)
     # --- KLD
     s1 = pf.sum(1, keepdim=True)
     s2 = df.sum(1, keepdim=True)
     q1 = torch.div(pf, torch.where(s1 > 0, s1, torch.ones_like(s1)), out=a).add_(KLD_EPS)
     q2 = torch.div(df, torch.where(s2 > 0, s2, torch.ones_like(s2)), out=bq)
     ratio = torch.div(q2, q1, out=q1).add_(KLD_EPS).log_()
-    out["kld"] = rowdot(q2, ratio)
+    out["kld"] = torch.where(dzero, out["kld"], rowdot(q2, ratio))
 
 
 class FixationEvaluator:
-    """Streaming fixation evaluator: AUC-Judd, AUC-Borji, sAUC, NSS, CC, SIM, KLD (MIT benchmark).
+    """Streaming fixation evaluator: AUC-Judd, AUC-Borji, sAUC, NSS, CC, SIM, KLD (MIT benchmark) and
+    skd's density-weighted NSS (``nss_marat``, Marat et al. 2009).
 
     ``update(pred, fixations, density=None, other_fixations=None)`` takes a frame or a batch (numpy
     or torch, CPU or CUDA). ``compute()`` returns the mean of each metric over the frames where it

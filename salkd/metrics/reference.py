@@ -2,11 +2,12 @@
 
 Written line by line from the MATLAB definitions of the MIT saliency benchmark (Bylinskii et al.,
 TPAMI 2018: ``AUC_Judd.m``, ``AUC_Borji.m``, ``AUC_shuffled.m``, ``NSS.m``, ``CC.m``,
-``similarity.m``, ``KLdiv.m``) in plain numpy with explicit threshold loops, one frame at a time.
+``similarity.m``, ``KLdiv.m``; and skd's NSS after Marat et al., IJCV 2009) in plain numpy with explicit threshold loops, one frame at a time.
 It exists to check ``salkd.metrics.fixation`` (which is vectorized and batched) and as the
 baseline of ``python -m salkd.bench metrics --fixation``. It shares only the random stream with
 the fast code (``frame_rng`` and the documented draw order), so that the random parts agree
-exactly; the undefined cases follow the same documented choices (constant map → NaN).
+exactly; the undefined cases follow the same documented choices (constant map, all-zero density and
+AUC-Borji with at most one fixated pixel → NaN).
 Resizing uses ``cv2.resize`` (bilinear, no antialiasing), so compare on upsampled or same-size maps.
 """
 from __future__ import annotations
@@ -16,7 +17,8 @@ import numpy as np
 
 from salkd.metrics.fixation import FIXATION_KEYS, JITTER_SCALE, KLD_EPS, frame_rng
 
-__all__ = ["reference_frame_metrics", "auc_judd", "auc_borji", "auc_shuffled", "nss", "cc", "similarity", "kldiv"]
+__all__ = ["reference_frame_metrics", "auc_judd", "auc_borji", "auc_shuffled", "nss", "nss_marat", "cc", "similarity",
+           "kldiv"]
 
 
 def _resize(s: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -77,13 +79,16 @@ def _auc_splits(sth: np.ndarray, randfix: np.ndarray, step: float) -> float:
 
 
 def auc_borji(sal: np.ndarray, fix: np.ndarray, rng: np.random.Generator, n_splits: int = 100, step: float = 0.1) -> float:
-    """``AUC_Borji.m``: negatives uniform with replacement over all pixels."""
+    """``AUC_Borji.m``: negatives uniform with replacement over all pixels; NaN with at most one fixated
+    pixel (MIT's code cannot score it; the negatives are still drawn, as the fast code does)."""
     F = fix.ravel() > 0
     if not F.any() or sal.max() == sal.min():
         return float("nan")
     S = _normalize(sal).ravel()
     sth = S[F]
     r = rng.integers(0, S.size, size=(n_splits, sth.size))
+    if sth.size < 2:
+        return float("nan")
     randfix = S[r].T
     return _auc_splits(sth, randfix, step)
 
@@ -114,6 +119,15 @@ def nss(sal: np.ndarray, fix: np.ndarray) -> float:
     return float(m[fix > 0].mean())
 
 
+def nss_marat(sal: np.ndarray, dens: np.ndarray | None) -> float:
+    """skd's NSS (Marat et al. 2009): ``(mean(M_h * M_s) - mean(M_s)) / std(M_s)``, ``M_h`` the density
+    normalized to unit mean, std with N-1; NaN without a (nonzero) density or on a constant map."""
+    if dens is None or not np.any(dens) or sal.max() == sal.min():
+        return float("nan")
+    mh = dens / dens.mean()
+    return float((np.mean(mh * sal) - sal.mean()) / sal.std(ddof=1))
+
+
 def cc(sal: np.ndarray, dens: np.ndarray | None) -> float:
     """``CC.m``: ``corr2`` of the standardized maps."""
     if dens is None or sal.max() == sal.min() or dens.max() == dens.min():
@@ -125,8 +139,9 @@ def cc(sal: np.ndarray, dens: np.ndarray | None) -> float:
 
 
 def similarity(sal: np.ndarray, dens: np.ndarray | None) -> float:
-    """``similarity.m``: min-max then sum normalisation (skipped for an all-zero map), sum of minima."""
-    if dens is None:
+    """``similarity.m``: min-max then sum normalisation (skipped for an all-zero map), sum of minima;
+    NaN for an all-zero density (no ground truth; MIT returns 0)."""
+    if dens is None or not np.any(dens):
         return float("nan")
     maps = []
     for m in (sal, dens):
@@ -140,8 +155,9 @@ def similarity(sal: np.ndarray, dens: np.ndarray | None) -> float:
 
 
 def kldiv(sal: np.ndarray, dens: np.ndarray | None) -> float:
-    """``KLdiv.m``: sum(Q log(eps + Q / (P + eps))) with both maps divided by their sums."""
-    if dens is None:
+    """``KLdiv.m``: sum(Q log(eps + Q / (P + eps))) with both maps divided by their sums; NaN for an
+    all-zero density (no ground truth; MIT returns 0)."""
+    if dens is None or not np.any(dens):
         return float("nan")
     p = sal / sal.sum() if np.any(sal) else sal
     q = dens / dens.sum() if np.any(dens) else dens
@@ -169,5 +185,6 @@ def reference_frame_metrics(pred: np.ndarray, fixations: np.ndarray, density: np
         "cc": cc(sal, dens),
         "sim": similarity(sal, dens),
         "kld": kldiv(sal, dens),
+        "nss_marat": nss_marat(sal, dens),
     }
     return {k: out[k] for k in FIXATION_KEYS}

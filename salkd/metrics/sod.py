@@ -5,7 +5,8 @@ Fan et al., CVPR 2019):
 
 * prediction: uint8 maps are divided by 255 and min-max normalized unless constant (MATLAB
   ``mapminmax(im2double(sal))``); float maps must lie in [0, 1] and are used as they are (float32
-  is promoted to float64); bool maps are 0/1 floats.
+  is promoted to float64); bool maps are 0/1 floats. To score a model as the toolkits score its saved
+  maps, pass the 8-bit map a user would save (``salkd.evaluate`` does: ``saved_map``).
 * mask: ``gt > 128`` for uint8, ``gt > 0.5`` for float, bool as is.
 * a prediction of another size is resized to the mask's size first (see ``resize_batch``).
 * F-measure, β² = 0.3, over the 256 thresholds t = 0..255 applied to ``floor(255 · pred)``
@@ -16,7 +17,10 @@ Fan et al., CVPR 2019):
 * S-measure (Fan et al., ICCV 2017), α = 0.5, centroid rounded half-to-even then +1 (MATLAB's
   1-based split), SSIM with the N−1 normalisation and ``EPS = 2.2204e-16``.
 * E-measure (Fan et al., IJCAI 2018): per threshold, computed from the confusion counts exactly
-  as PySODMetrics does; max-E / mean-E on the frame-averaged curve.
+  as PySODMetrics does; max-E / mean-E on the frame-averaged curve. It is *not* clipped to 1: the
+  score divides by ``H·W − 1 + EPS`` (PySODMetrics ``Emeasure.cal_em_with_threshold`` and Fan's MATLAB
+  ``Emeasure.m``), so an all-zero mask predicted all-zero scores ``H·W / (H·W − 1)`` (1.0000024 at
+  480×854), as PySODMetrics 1.x reports it.
 * weighted F (Margolin et al., CVPR 2014), β² = 1, with PySODMetrics' Gaussian 7×7 σ = 5 and
   scipy's Euclidean distance transform; 0 for an empty mask.
 
@@ -158,7 +162,8 @@ class SODEvaluator:
         for k in self._SCALARS:
             self._scalars[k].append(st[k].cpu().numpy())
         for k in self._CURVES:
-            self._curve_sums[k] += st[k].sum(0).cpu().numpy()
+            for row in st[k].cpu().numpy():  # frame by frame: a batch sums exactly as single frames do
+                self._curve_sums[k] += row
         self._n += int(st["mae"].shape[0])
 
     def merge(self, other: "SODEvaluator") -> "SODEvaluator":

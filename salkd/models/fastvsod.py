@@ -76,7 +76,10 @@ class FastVSOD(SaliencyModel):
     ``fusion`` in {"attention", "add", "concat", "multiply"}; ``encoder`` builds the inter-frame
     encoder + third unit (False for the BS / +SD ablations, and in ``deploy()``'s output);
     ``keep_encoder_at_test`` (FE_t of Table 3): ``model(x_t, x_ref)`` runs the encoder at test time;
-    ``pretrained_path``: a torchvision-layout ImageNet state_dict file for the backbone (never downloads).
+    ``pretrained_path``: a torchvision-layout ImageNet state_dict file for the backbone (never downloads);
+    ``backbone_train_stages`` (csnet, frozen): CSNet's last stages that train anyway, BatchNorm frozen.
+    ``cache_inputs(x)`` / ``forward_train(x, cached=...)``: the frozen part of a CSNet backbone computed
+    once per frame (:mod:`salkd.data.features`), then only the rest of the network per step.
 
     ``model(x)`` (input_kind "frame") -> P2 logits (N,1,H,W). With ``keep_encoder_at_test``,
     input_kind is "pair" and ``model(x_t, x_ref)`` -> P3 logits *for x_t*, computed with x_t in the role
@@ -89,7 +92,8 @@ class FastVSOD(SaliencyModel):
 
     def __init__(self, backbone: str = "resnet50", width: float = 1.0, fusion: str = "attention",
                  encoder: bool = True, keep_encoder_at_test: bool = False,
-                 pretrained_path: str | os.PathLike | None = None, freeze_backbone: bool = False) -> None:
+                 pretrained_path: str | os.PathLike | None = None, freeze_backbone: bool = False,
+                 backbone_train_stages: int = 0) -> None:
         super().__init__()
         if fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
@@ -102,8 +106,10 @@ class FastVSOD(SaliencyModel):
         if backbone == "csnet":  # CSNet's released weights (salkd.models.csnet_backbone)
             from .csnet_backbone import CSNetBackbone
 
-            self.backbone = CSNetBackbone(freeze=freeze_backbone)
+            self.backbone = CSNetBackbone(freeze=freeze_backbone, train_stages=backbone_train_stages)
         else:
+            if backbone_train_stages:
+                raise ValueError("backbone_train_stages (partial fine-tuning) applies to backbone='csnet'")
             self.backbone = resnet(backbone, width, dilate_last=True)
             if freeze_backbone:
                 for p in self.backbone.parameters():
@@ -123,9 +129,13 @@ class FastVSOD(SaliencyModel):
         self.unit3 = EmbeddingUnit(c, hid) if encoder else None
 
     # --- pieces -----------------------------------------------------------------------------
-    def _features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """L (stride 4) and H (stride 16) of eq. 1."""
-        s1, s2, s3, s4 = self.backbone(self.norm(x))
+    def _features(self, x: torch.Tensor, cached: dict[str, torch.Tensor] | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+        """L (stride 4) and H (stride 16) of eq. 1 (from the backbone's cached frozen part when given)."""
+        if cached is not None:
+            s1, s2, s3, s4 = self.backbone.from_prefix(cached)
+        else:
+            s1, s2, s3, s4 = self.backbone(self.norm(x))
         s5 = self.aspp(s4)
         low = self.low(torch.cat([s1, upsample_to(s2, s1)], 1))
         high = self.high(torch.cat([s3, s4, s5], 1))
@@ -174,18 +184,39 @@ class FastVSOD(SaliencyModel):
         p2_x = self._embed(low[:n], high[:n])[2]
         return self._out(self._p3(p2_x, high[n:], high[:n]), x, hw)
 
-    def forward_train(self, x_t: torch.Tensor, x_next: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def feature_cache_key(self) -> str | None:
+        """The key of the backbone's frozen part (:meth:`cache_inputs`), None when nothing can be cached."""
+        digest = getattr(self.backbone, "prefix_digest", None)
+        if digest is None or not getattr(self.backbone, "n_frozen", 0):
+            return None
+        return digest()
+
+    def cache_inputs(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The frozen part of a CSNet backbone on frames ``x`` (N,3,H,W in [0, 1]), what
+        ``forward_train(x, cached=...)`` takes instead of running it again."""
+        if self.feature_cache_key() is None:
+            raise ValueError("fastvsod: only a frozen CSNet backbone has a cacheable part (backbone='csnet', "
+                             "freeze_backbone=True)")
+        self._check(x, 3, "x")
+        (x,), _ = self._pad(x)
+        return self.backbone.prefix(self.norm(x))
+
+    def forward_train(self, x_t: torch.Tensor, x_next: torch.Tensor | None = None, *,
+                      cached: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         """Training outputs, all logits (N,1,H,W) at input resolution.
 
         Single frame: {"P0", "P1", "P2"} = P_0^t, P_1^t, P_2^t (eq. 2-3). With ``x_next`` (frame t+t0):
         also {"P0_next", "P1_next", "P2_next"} = P_i^{t+t0} from the shared units (eq. 4) and, when the
         encoder exists, "P3" = P_3^{t+t0}, the third unit on O^{t+t0} = encoder(H^t, H^{t+t0}) (eq. 5-6).
-        Both frames go through the backbone as one batch.
+        Both frames go through the backbone as one batch. ``cached``: :meth:`cache_inputs` of ``x_t``
+        (single frames only), so that the frozen part of the backbone is not run again.
         """
         self._check(x_t, 3, "x_t")
+        if cached is not None and x_next is not None:
+            raise ValueError("fastvsod: cached backbone features are for single frames (no x_next)")
         if x_next is None:
             (x_t,), hw = self._pad(x_t)
-            low, high = self._features(x_t)
+            low, high = self._features(x_t, cached)
             return {f"P{i}": self._out(p, x_t, hw) for i, p in enumerate(self._embed(low, high))}
         self._check(x_next, 3, "x_next")
         if x_next.shape != x_t.shape:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["PAPER", "SPEED", "FASTVSOD_DATASETS", "FIX_KEYS"]
+__all__ = ["PAPER", "SPEED", "SETTINGS", "FASTVSOD_DATASETS", "FIX_KEYS"]
 
 #: the metric keys of a fixation row, in the papers' column order
 FIX_KEYS = ("auc_judd", "sauc", "nss", "sim", "cc")
@@ -60,6 +60,9 @@ PAPER: dict[str, Any] = {
                    64: (0.117, 8522, 2.429, 411.7, 0.58), 32: (0.035, 28738, 0.671, 1490.5, 0.14)},
     # skd Fig. 8: only the text's numbers: NSS 2.100 at mu = 0.5 (> 2.08 for mu in [0, 0.6])
     "skd_mu": {0.5: 2.100},
+    # skd Fig. 8, the text around it: "the average NSS is relatively high (greater than 2.08) when mu falls
+    # between [0.0, 0.6] ... when mu continues to grow, the performance drops sharply"
+    "skd_mu_text": {"flat_range": (0.0, 0.6), "nss_above": 2.08},
     # uvanet Table 1 (AVS1K)
     "uva_table1": {
         "DVA*": {**_fx(0.864, 0.761, 2.044, 0.544, 0.658), "params_m": 25.07, "mem_mb": 59.01, "gpu_fps": 49, "cpu_fps": 2.5},
@@ -93,8 +96,11 @@ PAPER: dict[str, Any] = {
                    96: (None, 1115, None, 44.5, None), 64: (None, 2588, None, 101.7, 2.73),
                    32: (None, 10106, None, 404.3, 0.68)},
     # uvanet Fig. 6: NSS quoted in the text (the MB+SE+dis value is read from "2.0 % gain ... 1.943")
+    # The single branches are listed as "CA-Res+spa+scratch" / "+tmp+scratch" in the paper's list of variants
+    # but discussed as "CA-Res+spa+dis" / "CA-Res+tem+dis" (the distilled student's branches, "without
+    # spatiotemporal joint optimization"): salkd evaluates the distilled student's branches.
     "uva_fig6": {"MB+scratch": 1.906, "MB+dis": 1.943, "MB+SE+dis": 1.943, "CA-Res+scratch": 1.921,
-                 "CA-Res+spa+scratch": 1.864, "CA-Res+tmp+scratch": 1.783, "CA-Res+dis": 1.981},
+                 "CA-Res+spa+dis": 1.864, "CA-Res+tmp+dis": 1.783, "CA-Res+dis": 1.981},
     # fastvsod Table 1: dataset -> (F, MAE) for a few methods
     "fastvsod_table1": {
         "SSAV": {"FBMS-T": (0.865, 0.040), "DAVIS-T": (0.861, 0.028), "SegTrack-V2": (0.801, 0.023),
@@ -131,4 +137,38 @@ SPEED: dict[tuple[str, int], dict[str, Any]] = {
     ("uva_st", 64): {"params_m": 0.16, "mem_mb": 2.73, "gpu_fps": 2588, "cpu_fps": 101.7},
     ("uva_st", 32): {"params_m": 0.16, "mem_mb": 0.68, "gpu_fps": 10106, "cpu_fps": 404.3},
     ("fastvsod", 473): {"params_m": None, "mem_mb": None, "gpu_fps": 100, "cpu_fps": None},
+}
+
+#: the papers' training settings per stage, as each training notebook prints them beside the run's
+#: (:func:`salkd.nbtools.settings_table`); "not stated" where the paper does not say. skd: Sec. III-C / IV-A
+#: ("learning rate and batch size ... 1e-3 and 128", Adam; S_st's first eight layers from the students,
+#: fusion subnet truncated normal); uvanet: Sec. 4.1 (S "trained from scratch", lr 5e-4, batch 96, Adam);
+#: fastvsod: Sec. 4.1 (ResNet-50 pre-trained on ImageNet, SGD 1e-3 / 1e-4, momentum 0.9 / 0.95, poly
+#: (1 - iter/40000)^0.9, weight decay 5e-4, batch 8, random 473x473 crops; trained on DUT, DAVIS, DAVSOD).
+SETTINGS: dict[str, dict[str, str]] = {
+    "teachers": {"model": "DVA, SalNet, SSNet (spatial); TSNet (temporal)",
+                 "pretrained": "yes: published models, fine-tuned on AVS1K", "data": "AVS1K train",
+                 "resolution": "not stated (full frames)", "batch": "not stated", "optimizer, lr": "not stated",
+                 "epochs": "not stated"},
+    "skd_students": {"model": "S_s / S_t: 13-layer SalNet-style students", "pretrained": "no", "data": "AVS1K train",
+                     "resolution": "64x64 (Table III: 256, 128, 64, 32)", "batch": "128", "optimizer, lr": "Adam, 1e-3",
+                     "epochs": "not stated", "mu": "0.5", "teachers": "DVA (spatial) + TSNet (temporal)"},
+    "skd_st": {"model": "S_st: first 8 layers of S_s and S_t + fusion subnet",
+               "pretrained": "streams from S_s / S_t, fusion subnet random", "data": "AVS1K train",
+               "resolution": "64x64", "batch": "128", "optimizer, lr": "Adam, 1e-3", "epochs": "not stated",
+               "loss": "hard loss only (eq. 5)", "seeds": "not stated (Fig. 8: the mean of three tests)"},
+    "uva_student": {"model": "S: two-branch CA-Res student", "pretrained": "no (from scratch)", "data": "AVS1K train",
+                    "resolution": "64x64 (Table 3: 256, 128, 96, 64, 32)", "batch": "96", "optimizer, lr": "Adam, 5e-4",
+                    "epochs": "not stated", "mu": "0.5", "teachers": "DVA (spatial) + TSNet (temporal)"},
+    "uva_st": {"model": "S_sp: first 6 blocks of S + fusion subnet", "pretrained": "from S", "data": "AVS1K train",
+               "resolution": "64x64", "batch": "not stated", "optimizer, lr": "not stated", "epochs": "not stated",
+               "loss": "hard loss only (eq. 8)"},
+    "fastvsod_stage1": {"model": "ResNet-50 + ASPP + 2 embedding units", "pretrained": "yes: ImageNet ResNet-50",
+                        "data": "DUT + DAVIS + DAVSOD train", "resolution": "473x473 random crops", "batch": "8",
+                        "optimizer, lr": "SGD, 1e-3, momentum 0.9, wd 5e-4, poly",
+                        "epochs": "poly over 40,000 iterations"},
+    "fastvsod_stage2": {"model": "stage 1 + SD + TD + inter-frame encoder (training only)", "pretrained": "stage 1",
+                        "data": "DUT + DAVIS + DAVSOD train", "resolution": "473x473 random crops", "batch": "8",
+                        "optimizer, lr": "SGD, 1e-4, momentum 0.95, wd 5e-4, poly",
+                        "epochs": "poly over 40,000 iterations", "alpha": "0.7"},
 }

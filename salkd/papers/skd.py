@@ -17,21 +17,25 @@ from salkd import results
 from salkd.context import Context, val_fn
 import salkd.papers.common as common
 from salkd.papers.numbers import PAPER
+from salkd.papers import unlabeled as unl
 from salkd.papers.teachers import teacher_knowledge, train_teachers
 from salkd.runs import read_json
 from salkd.train import fit
 
-__all__ = ["skd_students", "skd_st", "run", "run_ablations", "TABLES", "figures", "claims"]
+__all__ = ["skd_students", "skd_st", "run", "run_ablations", "run_unlabeled", "TABLES", "figures", "claims"]
 
 
 def skd_students(ctx: Context, spatial_teacher: str | os.PathLike, temporal_teacher: str | os.PathLike, *,
-                 res: int | None = None, mu: float | None = None, name: str | None = None) -> dict[str, Path]:
+                 res: int | None = None, mu: float | None = None, name: str | None = None,
+                 unlabeled: bool = False) -> dict[str, Path]:
     """skd step 1 (eq. 1-4): the spatial student S_s and the temporal student S_t, distilled separately.
 
     S_s sees R(I_n) and learns mu * L_soft(S_s, R(T_s(I_n))) + (1 - mu) * L_hard(S_s, R(Y_n));
     S_t sees R(I_n) and R(I_{n+1}) (6 channels) and learns the same loss with T_t (the TSNet-style
     teacher on frame n and the flow n -> n+1). Adam, lr 1e-3, batch 128 (skd Sec. IV-A).
-    Returns ``{"spatial": run, "temporal": run}``.
+    ``unlabeled=True``: the students also learn from the video only the teacher labels (``skd.unlabeled``,
+    :mod:`salkd.papers.unlabeled`) with mu = 1 on its frames (eq. 1-2 without the hard term); their run names
+    end in ``-unl``. Returns ``{"spatial": run, "temporal": run}``.
     """
     from salkd.data import FrameDataset, FramePairDataset
     from salkd.losses import skd_student_loss
@@ -46,25 +50,30 @@ def skd_students(ctx: Context, spatial_teacher: str | os.PathLike, temporal_teac
                             select_metric="metric")
     runs = {}
     for kind, teacher_run in teachers.items():
+        tag = unl.SUFFIX if unlabeled else ""
         run = ctx.run_dir("skd_students", f"{name}-{kind}" if name else
-                          f"{Path(teacher_run).name.split('-')[0]}-{res}-mu{mu:g}-{kind}")
+                          f"{Path(teacher_run).name.split('-')[0]}-{res}-mu{mu:g}{tag}-{kind}")
         runs[kind] = run
-        config = {"stage": "skd_students", "kind": kind, "res": res, "mu": mu, "teacher": str(teacher_run),
-                  **ctx.data_key("fixation"), "profile": ctx.profile}
+        config = {"stage": "skd_students", "kind": kind, "res": res, "mu": mu, "teacher": ctx.run_ref(teacher_run),
+                  **ctx.data_key("fixation"), **(unl.data_key(ctx, "skd") if unlabeled else {}), "profile": ctx.profile}
         if ctx.reusable(run, config, {"name": f"skd_{kind}", "kwargs": {}}, settings):
             continue
-        cache = ctx.cache("fixation", "train", res)
-        maps = teacher_knowledge(ctx, teacher_run, res)
+        if unlabeled:  # the training split + the unlabeled video, teacher maps of both
+            cache, maps = unl.train_cache(ctx, "skd", res), unl.knowledge(ctx, "skd", teacher_run, res)
+        else:
+            cache, maps = ctx.cache("fixation", "train", res), teacher_knowledge(ctx, teacher_run, res)
         if kind == "spatial":
-            ds: Any = FrameDataset(cache, label="density", augment=True, seed=int(ctx.seed), extra={"teacher": maps})
+            ds: Any = FrameDataset(cache, label="density", augment=True, seed=int(ctx.seed), extra={"teacher": maps},
+                                   unlabeled=unlabeled)
         else:
             ds = FramePairDataset(cache, label="density", offsets=[1], augment=True, seed=int(ctx.seed),
-                                  extra={"teacher": maps})
+                                  extra={"teacher": maps}, unlabeled=unlabeled)
         model = ctx.build(f"skd_{kind}")
 
         def loss_fn(net: Any, b: dict[str, Any], kind: str = kind):
             logits = net(b["frame"]) if kind == "spatial" else net(b["frame"], b["next"])
-            return skd_student_loss(logits.float(), b["teacher"], b["label"], mu=mu), {}
+            # frames without gaze data (unlabeled video) take mu = 1: teacher only (eq. 1-2)
+            return skd_student_loss(logits.float(), b["teacher"], b["label"], mu=mu, has_label=b.get("has_label")), {}
 
         fit(model, loss_fn, ds, run, settings, val_fn=val_fn(ctx, "fixation", res), config=config,
             force=ctx.force, desc=f"skd {kind} {res}")
@@ -99,7 +108,8 @@ def skd_st(ctx: Context, spatial_run: str | os.PathLike | None, temporal_run: st
     # Ablation-O gets the full model's training budget: the students' epochs plus S_st's (a fair comparison)
     epochs = int(sc["st_epochs"]) + (int(sc["epochs"]) if init == "scratch" else 0)
     settings = ctx.settings(epochs=epochs, batch_size=int(sc["batch"]), lr=float(sc["lr"]), select_metric="metric")
-    config = {"stage": "skd_st", "init": init, "res": res, "spatial": str(spatial_run), "temporal": str(temporal_run),
+    config = {"stage": "skd_st", "init": init, "res": res, "spatial": ctx.run_ref(spatial_run),
+              "temporal": ctx.run_ref(temporal_run),
               **ctx.data_key("fixation"), "profile": ctx.profile}
     if ctx.reusable(run, config, {"name": "skd_st", "kwargs": {}}, settings):
         return run
@@ -121,9 +131,10 @@ def skd_st(ctx: Context, spatial_run: str | os.PathLike | None, temporal_run: st
 
 
 # ---- experiments -------------------------------------------------------------------------------
-def _pair(ctx: Context, teacher: str, res: int, mu: float | None = None) -> tuple[dict[str, Path], Path]:
+def _pair(ctx: Context, teacher: str, res: int, mu: float | None = None,
+          unlabeled: bool = False) -> tuple[dict[str, Path], Path]:
     t = train_teachers(ctx.base())  # the teachers are shared by every training seed of the students
-    students = skd_students(ctx, t[teacher], t[ctx.cfg["teacher"]["temporal"]], res=res, mu=mu)
+    students = skd_students(ctx, t[teacher], t[ctx.cfg["teacher"]["temporal"]], res=res, mu=mu, unlabeled=unlabeled)
     return students, skd_st(ctx, students["spatial"], students["temporal"])
 
 
@@ -157,8 +168,33 @@ def run_ablations(ctx: Context) -> dict[str, pd.DataFrame]:
             _, st_mu = _pair(c, teacher, res, mu=float(mu))
             mus.append(results.row(c, "skd_mu", f"mu={float(mu):g}", "skd", st_mu, teacher=teacher, mu=float(mu),
                                    seed=c.seed))
-    return {"table4": results.save(ctx, "skd_table4", pd.DataFrame(t4)),
-            "mu": results.save(ctx, "skd_mu", pd.DataFrame(mus))}
+    out = {"table4": results.save(ctx, "skd_table4", pd.DataFrame(t4)),
+           "mu": results.save(ctx, "skd_mu", pd.DataFrame(mus))}
+    with_unlabeled = run_unlabeled(ctx)
+    if with_unlabeled is not None:
+        out["unlabeled"] = with_unlabeled
+    return out
+
+
+def run_unlabeled(ctx: Context) -> pd.DataFrame | None:
+    """The KD promise of learning from unlabeled video (issue 16), as its own rows: S_st distilled as in Table IV
+    "full" (variant ``common.LABELLED_ONLY``, the same runs), and the same with students that also learn from the
+    video only the teacher labels (``skd.unlabeled``, mu = 1 on its frames in eq. 1-2; ``common.WITH_UNLABELED``):
+    same teacher, resolution, epochs and test split, for each training seed. None when ``skd.unlabeled`` is empty."""
+    if ctx.unlabeled("skd") is None:
+        return None
+    sc = ctx.cfg["skd"]
+    teacher, res = sc["teachers"][0], int(sc["res"])
+    frames = ctx.unlabeled("skd").n_frames
+    rows = []
+    for c in ctx.seeds("skd"):
+        _, st = _pair(c, teacher, res)
+        _, st_u = _pair(c, teacher, res, unlabeled=True)
+        rows += [results.row(c, "skd_unlabeled", common.LABELLED_ONLY, "skd", st, teacher=teacher, seed=c.seed,
+                             unlabeled_frames=0),
+                 results.row(c, "skd_unlabeled", common.WITH_UNLABELED, "skd", st_u, teacher=teacher, seed=c.seed,
+                             unlabeled_frames=frames)]
+    return results.save(ctx, "skd_unlabeled", pd.DataFrame(rows))
 
 
 # ---- tables, figures, claims -------------------------------------------------------------------
@@ -186,6 +222,8 @@ TABLES = {
                    "skd Table V: time and memory per resolution (ours: this CPU)"),
     "skd_fig8_mu": ("skd Fig. 8", lambda c: common.table_sweep(c, "skd_mu", "mu", PAPER["skd_mu"], "fixation"),
                     "skd Fig. 8: mu sweep"),
+    "skd_unlabeled": ("issue 16 (not in the paper)", lambda c: common.table_unlabeled(c, "skd_unlabeled"),
+                      "skd S_st distilled with and without video only the teacher labels (mu = 1 on it)"),
 }
 
 
@@ -233,8 +271,10 @@ def prediction_figures(ctx: Context) -> list[tuple[str, str, dict[str, Path], st
 
 
 def claims(ctx: Context) -> list[dict[str, Any]]:
-    """skd's claims: Table IV ablations, Table III resolutions, Fig. 8 (mu), Table I, deployment."""
-    from salkd.claims import best_claim, better_claim, claim_row
+    """skd's claims: Table IV ablations (each, and Ablation-O the lowest), Table III resolutions (64 > 128 > 256,
+    64 > 32, 64 the best, per teacher), Fig. 8 (mu = 0.5 best, flat on [0, 0.6], drop above), Table I
+    (AVS1K, the student against its teacher and the other models, reduction ratios), deployment."""
+    from salkd.claims import best_of_claim, best_claim, better_claim, claim_row
     from salkd.verdicts import NOT_MEASURED
 
     fx = "fixation"
@@ -248,18 +288,56 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
                                 ("Ablation-S", "spatiotemporal S_st beats spatial-only (Ablation-S)"),
                                 ("Ablation-T", "spatiotemporal S_st beats temporal-only (Ablation-T)"))]
     rows[0]["central"] = True   # distillation helps: S_st vs S_st without it
+    sums = {v: results.summarize(ctx, t4, "nss", variant=v) for v in p4} if t4 is not None else {}
+    rows.append(best_of_claim(ctx, "skd", "Table IV", "Ablation-O is the lowest of the four", sums, "Ablation-O", "nss",
+                              fx, ", ".join(f"{k}: {v:.3f}" for k, v in p4.items()), lowest=True, what="variant"))
     rows += common.resolution_claims(ctx, "skd", "Table III", t3, "S_st", "skd_table3", "skd_table3")
     best_mu = _paper_mu()
     rows.append(best_claim(ctx, "skd", "Fig. 8", f"mu = {best_mu:g} is the best mu", mu, "mu", best_mu, "nss", fx,
                            "skd_mu", f"best at {best_mu:g} (NSS {PAPER['skd_mu'][best_mu]:.3f})"))
+    rows += _mu_shape_claims(ctx, mu)
     s64 = results.summarize(ctx, t3, "nss", variant="S_st", teacher="dva", res=64) if t3 is not None else None
     paper64 = PAPER["skd_table1"]["SKD-DVA-64"]["nss"]
     rows.append(claim_row("skd", "Table I", "SKD-DVA-64 NSS on AVS1K", "nss", paper64,
                           None if s64 is None else round(s64.value, 3), None, None,
                           results.data_desc(ctx, fx) if s64 else "—", NOT_MEASURED,
                           "AVS1K not available: our number is on other data and not comparable"))
-    p1 = PAPER["skd_table1"]
-    rows += common.student_vs_teacher_claims(ctx, "skd", "Table I", "skd_table3", "S_st",
-                                             p1["SKD-DVA-64"]["nss"] / p1["DVA*"]["nss"] - 1,
-                                             p1["SKD-DVA-64"]["cpu_fps"] / p1["DVA*"]["cpu_fps"])
+    rows += common.student_vs_teacher_claims(ctx, "skd", "Table I", "skd_table3", "S_st", "skd_table1", "SKD")
+    rows.append(common.unlabeled_claim(ctx, "skd", "skd_unlabeled", "S_st"))
     return rows + common.deployment_claims(ctx, "skd", "skd_st", "Table I/V", "skd_table5")
+
+
+def _mu_shape_claims(ctx: Context, mu: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Fig. 8's text: NSS stays high (above 2.08, i.e. within (2.100 - 2.08) / 2.100 = 1 % of the best) for mu in
+    [0, 0.6], and drops sharply above 0.6 (every mu in the range beats every mu above it)."""
+    from salkd.claims import compare_claim, missing_claim, spread_claim
+
+    lo, hi = PAPER["skd_mu_text"]["flat_range"]
+    floor, peak = PAPER["skd_mu_text"]["nss_above"], max(PAPER["skd_mu"].values())
+    rel = (peak - floor) / peak
+    flat_text = f"NSS is flat for mu in [{lo:g}, {hi:g}] (within {rel:.1%} of the best)"
+    drop_text = f"NSS drops for mu above {hi:g} (every mu in [{lo:g}, {hi:g}] beats every mu above)"
+    flat_pv = f"NSS > {floor} for mu in [{lo:g}, {hi:g}], best {peak:.3f}"
+    drop_pv = f"\"drops sharply\" above {hi:g}"
+    if mu is None or "mu" not in mu.columns:
+        note = f"experiment 'skd_mu' not run ({results.MAKER['skd_mu']})"
+        return [missing_claim("skd", "Fig. 8", flat_text, "nss", flat_pv, note),
+                missing_claim("skd", "Fig. 8", drop_text, "nss", drop_pv, note)]
+    xs = sorted(pd.to_numeric(results.overall(mu)["mu"], errors="coerce").dropna().unique())
+    sums = {float(x): results.summarize(ctx, mu, "nss", mu=float(x)) for x in xs}
+    inside = {f"mu = {x:g}": s for x, s in sums.items() if lo - 1e-9 <= x <= hi + 1e-9 and s is not None}
+    above = {f"mu = {x:g}": s for x, s in sums.items() if x > hi + 1e-9 and s is not None}
+    best_in = max((s.value for s in inside.values()), default=0.0)
+    rows = [spread_claim(ctx, "skd", "Fig. 8", flat_text, inside, rel * best_in, "nss", "fixation", flat_pv,
+                         what="mu")]
+    if not inside or not above:
+        rows.append(missing_claim("skd", "Fig. 8", drop_text, "nss", drop_pv,
+                                  f"the sweep needs a mu in [{lo:g}, {hi:g}] and one above (run: "
+                                  f"{', '.join(f'{x:g}' for x in xs)})", results.data_desc(ctx, "fixation")))
+        return rows
+    worst_in = min(inside, key=lambda k: inside[k].value)
+    best_above = max(above, key=lambda k: above[k].value)
+    row = compare_claim(ctx, "skd", "Fig. 8", drop_text, "nss", inside[worst_in], above[best_above], drop_pv,
+                        "fixation")
+    row["note"] = f"the worst inside ({worst_in}) against the best above ({best_above}); " + row["note"]
+    return rows + [row]

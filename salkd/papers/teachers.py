@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -20,6 +22,7 @@ from salkd import paths, results
 from salkd.atomic import save_npy
 from salkd.context import TASK_LABEL, Context, val_fn
 from salkd.device import resolve_device
+from salkd.locks import locked
 from salkd.runs import is_complete, read_json
 from salkd.sizes import as_size
 from salkd.tensors import from_array
@@ -47,7 +50,7 @@ def flow_maps(ctx: Context, cache: Any) -> dict[str, np.ndarray]:
             out[v] = arr.astype(np.float32)
         else:
             todo.append((v, f))
-    for v, f in tqdm(todo, desc="optical flow", disable=not ctx.progress or not todo, unit="video"):
+    for v, f in tqdm(todo, desc="optical flow", disable=not ctx.progress or not todo, unit="video", delay=1.0):
         arr = _video_flow(cache.video(v)["frames"], optical_flow).astype(np.float16)
         save_npy(f, arr)
         out[v] = arr.astype(np.float32)
@@ -165,12 +168,15 @@ def train_teachers(ctx: Context, task: str = "fixation") -> dict[str, Path]:
 
 
 def teacher_knowledge(ctx: Context, teacher_run: str | os.PathLike, res: int | Sequence[int],
-                      task: str = "fixation", split: str = "train") -> dict[str, np.ndarray]:
+                      task: str = "fixation", split: str = "train", *, dataset: Any = None) -> dict[str, np.ndarray]:
     """The teacher's maps T(I) over a split, reduced with R to ``res`` and cached (skd eq. 1-4).
 
     The teacher runs once per frame at its own resolution; its map ``sigmoid(logits)`` is reduced
     with area interpolation (R) and stored as uint8 under ``<teacher_run>/knowledge/...``, so that
-    no epoch recomputes it. Returns ``{video: (T, h, w) uint8}``.
+    no epoch recomputes it. Returns ``{video: (T, h, w) uint8}``. The folder is keyed by the teacher's
+    checkpoint and data; writing a new key removes the split's older ones (:func:`_cached_knowledge`).
+    ``dataset``: the maps over that :class:`~salkd.data.VideoDataset` instead of the split (the video only
+    the teacher labels, :meth:`salkd.context.Context.unlabeled`), cached under the tag ``unlabeled``.
     """
     from tqdm.auto import tqdm
 
@@ -184,13 +190,17 @@ def teacher_knowledge(ctx: Context, teacher_run: str | os.PathLike, res: int | S
     cfg = read_json(teacher_run / "config.json")
     size = as_size(res)
     if cfg.get("pretrained"):
-        return _published_knowledge(ctx, teacher_run, cfg, size, split)
-    src = ctx.cache(task, split, as_size(cfg["res"]))
+        return _published_knowledge(ctx, teacher_run, cfg, size, split, dataset)
+    if dataset is None:
+        src = ctx.cache(task, split, as_size(cfg["res"]))
+    else:
+        from salkd.data import cache_lowres
+
+        src = cache_lowres(dataset, as_size(cfg["res"]), paths.cache_dir() / "lowres", progress=ctx.progress)
+        split = "unlabeled"
     key = hashlib.sha256(f"{src.path}|{(teacher_run / 'checkpoint.pt').stat().st_mtime_ns}".encode()).hexdigest()[:12]
-    base = teacher_run / "knowledge" / f"{split}-{key}" / f"{size[0]}x{size[1]}"
-    out: dict[str, np.ndarray] = {}
-    missing = [v for v in src.videos if not (base / f"{_safe(v)}.npy").is_file()]
-    if missing:
+
+    def make(missing: list[str], base: Path) -> None:
         dev = resolve_device(str(ctx.device))
         model = from_run(teacher_run).to(dev).eval()
         flows = flow_maps(ctx, src) if getattr(model, "input_kind", "frame") == "flow" else None
@@ -203,26 +213,54 @@ def teacher_knowledge(ctx: Context, teacher_run: str | os.PathLike, res: int | S
                 maps = predict_cache(model, frames, device=dev)
             small = np.stack([reduce(m, size) for m in maps])
             save_npy(base / f"{_safe(v)}.npy", np.clip(small * 255.0 + 0.5, 0, 255).astype(np.uint8))
-    for v in src.videos:
-        out[v] = np.load(base / f"{_safe(v)}.npy")
-    return out
+
+    return _cached_knowledge(teacher_run, split, key, size, list(src.videos), make)
+
+
+def _cached_knowledge(run: Path, split: str, key: str, size: tuple[int, int], videos: list[str],
+                      make: Callable[[list[str], Path], None]) -> dict[str, np.ndarray]:
+    """``{video: maps}`` of ``<run>/knowledge/<split>-<key>/<h>x<w>/``, under the run's lock: ``make(missing,
+    folder)`` writes the videos that are not there yet, and then the split's folders of other keys (maps of
+    an earlier checkpoint or dataset) are removed."""
+    base = run / "knowledge" / f"{split}-{key}" / f"{size[0]}x{size[1]}"
+    with locked(run, wait=True, what="teacher run"):  # no other process writes or reads knowledge meanwhile
+        missing = [v for v in videos if not (base / f"{_safe(v)}.npy").is_file()]
+        if missing:
+            make(missing, base)
+            _drop_other_keys(run / "knowledge", split, key)
+        return {v: np.load(base / f"{_safe(v)}.npy") for v in videos}
+
+
+def _drop_other_keys(folder: Path, split: str, key: str) -> list[Path]:
+    """Remove the ``<split>-<other key>`` folders under ``folder``; returns them."""
+    pattern = re.compile(rf"{re.escape(split)}-[0-9a-f]{{12}}")
+    stale = [p for p in folder.iterdir() if p.is_dir() and pattern.fullmatch(p.name) and p.name != f"{split}-{key}"]
+    for p in stale:
+        shutil.rmtree(p, ignore_errors=True)
+    return stale
 
 
 def _published_knowledge(ctx: Context, run: Path, cfg: dict[str, Any], size: tuple[int, int],
-                         split: str) -> dict[str, np.ndarray]:
+                         split: str, dataset: Any = None) -> dict[str, np.ndarray]:
     """:func:`teacher_knowledge` of a published teacher: its maps over each whole source video
     (:func:`salkd.map_sources.source_maps`), reduced with R to ``size``, cached by weights SHA256."""
     from salkd.data.lowres import reduce
     from salkd.map_sources import run_maps
 
-    ds = ctx.dataset(str(cfg["task"]), split)
-    key = hashlib.sha256(f"{ds.root}|{split}|{cfg['sha256']}".encode()).hexdigest()[:12]
-    base = run / "knowledge" / f"{split}-{key}" / f"{size[0]}x{size[1]}"
-    if any(not (base / f"{_safe(v.name)}.npy").is_file() for v in ds.videos):
-        for v, maps in run_maps(ctx, run, cfg, split).items():
+    if dataset is None:
+        ds = ctx.dataset(str(cfg["task"]), split)
+        ident = f"{ds.root}|{split}"
+    else:
+        ds, split = dataset, "unlabeled"
+        ident = "\n".join(f"{v.name}|" + "|".join(str(f) for f in v.frames) for v in ds.videos)
+    key = hashlib.sha256(f"{ident}|{cfg['sha256']}".encode()).hexdigest()[:12]
+
+    def make(missing: list[str], base: Path) -> None:
+        for v, maps in run_maps(ctx, run, cfg, split, dataset).items():
             small = np.stack([reduce(m.astype(np.float32) / 255.0, size) for m in maps])
             save_npy(base / f"{_safe(v)}.npy", np.clip(small * 255.0 + 0.5, 0, 255).astype(np.uint8))
-    return {v.name: np.load(base / f"{_safe(v.name)}.npy") for v in ds.videos}
+
+    return _cached_knowledge(run, split, key, size, [v.name for v in ds.videos], make)
 
 
 @torch.no_grad()
@@ -269,6 +307,7 @@ def run_references(ctx: Context, task: str) -> pd.DataFrame | None:
 def _references_table(ctx: Context) -> pd.DataFrame | None:
     """Teachers and fixed baselines: what each student is read against (trained here, published, fixed)."""
     import salkd.papers.common as common
+    from salkd.map_sources import is_pretrained
 
     parts = []
     for exp, task in (("teachers", "fixation"), ("references_fixation", "fixation"), ("references_vsod", "vsod")):
@@ -278,7 +317,8 @@ def _references_table(ctx: Context) -> pd.DataFrame | None:
         metrics, labels = ((common.FIX_METRICS + ["kld"], common.FIX_LABELS) if task == "fixation"
                            else (common.SOD_METRICS, common.SOD_LABELS))
         for _, r in results.overall(df).iterrows():
-            kind = r.get("paper") if exp != "teachers" else "trained here (skd/uvanet teacher)"
+            kind = (r.get("paper") if exp != "teachers" else "published skd/uvanet teacher"
+                    if is_pretrained(str(r["variant"])) else "trained here (skd/uvanet teacher)")
             row = {"task": task, "model": r["variant"], "kind": kind, "data": results.data_desc(ctx, task),
                    "params": r.get("params"), "MMACs/frame": r.get("macs_per_frame", float("nan")) / 1e6,
                    "frames/s (1 thread)": r.get("fps_1thread")}

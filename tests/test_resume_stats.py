@@ -1,0 +1,73 @@
+"""A run resumed inside an epoch reports the epoch's train loss, seconds and frames/s over all its steps."""
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _toy import ToyDataset, toy_loss, toy_model  # noqa: E402
+
+from salkd.train import TrainingInterrupted, TrainSettings, fit  # noqa: E402
+
+_TIMING = {"seconds", "frames_per_s"}
+_FRAMES_PER_EPOCH = 48   # ToyDataset(): 48 samples, batch 8 -> 6 steps per epoch
+
+
+def _settings() -> TrainSettings:
+    return TrainSettings(epochs=3, batch_size=8, lr=1e-2, seed=1, progress=False, device="cpu", ckpt_every=3)
+
+
+def _rows(run: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(open(run / "history.csv")))
+
+
+def _check_same_history(full: Path, resumed: Path) -> None:
+    """Same rows except timing; every epoch's frames/s counts all its frames (seconds * frames/s = 48)."""
+    a, b = _rows(full), _rows(resumed)
+    assert [{k: v for k, v in r.items() if k not in _TIMING} for r in a] == \
+           [{k: v for k, v in r.items() if k not in _TIMING} for r in b]
+    for r in b:
+        assert float(r["seconds"]) * float(r["frames_per_s"]) == pytest.approx(_FRAMES_PER_EPOCH, rel=0.05, abs=0.5)
+
+
+@pytest.mark.parametrize("stop", [8, 6, 18])  # mid-epoch; after an epoch's last step; after the last step
+def test_resumed_history_equals_uninterrupted(tmp_path: Path, stop: int) -> None:
+    full = fit(toy_model(), toy_loss, ToyDataset(), tmp_path / "full", _settings())
+    part = fit(toy_model(), toy_loss, ToyDataset(), tmp_path / "part", _settings(), stop_after_steps=stop)
+    assert part.interrupted
+    saved = torch.load(tmp_path / "part" / "checkpoint.pt", weights_only=True)["epoch_stats"]
+    assert saved["seen"] == 8 * (stop - 6 * ((stop - 1) // 6)) and saved["seconds"] > 0
+    resumed = fit(toy_model(), toy_loss, ToyDataset(), tmp_path / "part", _settings())
+    _check_same_history(full.run, resumed.run)
+    assert resumed.metrics["train_loss"] == full.metrics["train_loss"]
+    assert resumed.metrics["epochs"] == 3 and resumed.metrics["train_frames_per_s"] > 0
+    assert resumed.metrics["train_seconds"] == pytest.approx(sum(float(r["seconds"]) for r in _rows(resumed.run)))
+
+
+def test_ctrl_c_mid_epoch_resumes_from_the_last_checkpoint(tmp_path: Path, capsys) -> None:
+    """A real interruption (Ctrl-C at step 10, last checkpoint at step 9): TrainingInterrupted says where
+    it stopped and resumes; the rerun prints where it resumes and its history equals an uninterrupted run."""
+    calls = {"n": 0}
+
+    def interrupted_loss(net, batch):
+        calls["n"] += 1
+        if calls["n"] == 11:     # during step 11, after 10 finished steps
+            raise KeyboardInterrupt
+        return toy_loss(net, batch)
+
+    full = fit(toy_model(), toy_loss, ToyDataset(), tmp_path / "full", _settings())
+    with pytest.raises(TrainingInterrupted) as info:
+        fit(toy_model(), interrupted_loss, ToyDataset(), tmp_path / "part", _settings())
+    assert (info.value.step, info.value.resume_step) == (10, 9)
+    assert str(info.value) == (f"interrupted at step 10 of {tmp_path / 'part'}; rerun the same command to resume "
+                               f"from step 9")
+    capsys.readouterr()
+    resumed = fit(toy_model(), toy_loss, ToyDataset(), tmp_path / "part", _settings())
+    assert f"{tmp_path / 'part'}: resuming from step 9 of 18" in capsys.readouterr().err
+    _check_same_history(full.run, resumed.run)
+    for (k, a), (_, b) in zip(full.model.state_dict().items(), resumed.model.state_dict().items()):
+        assert torch.equal(a, b), k
