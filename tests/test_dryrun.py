@@ -1,6 +1,7 @@
 """salkd.dryrun: the derived profile keeps the paper's models and resolutions; the dry run itself (slow)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -61,5 +62,6 @@ def test_paper_dry_run(tmp_path: Path, capsys) -> None:
     root = tmp_path / "paper"
     made = {(p.parent.name, p.name) for p in root.glob("*/*") if (p / "metrics.json").is_file()}
     made.discard(("fastvsod_stage2", DryRunSettings().ddp_name))
-    planned = {(j.stage, j.name) for j in jobs(get_profile("paper")) if j.kind == "train"}
+    derived = get_profile("paper", json.loads((tmp_path / "dry_run_overrides.json").read_text()))
+    planned = {(j.stage, j.name) for j in jobs(derived) if j.kind == "train"}   # names carry epochs (Ablation-O)
     assert planned == made

@@ -11,7 +11,6 @@ import torch
 from _toy import ToyDataset, toy_loss, toy_model
 from salkd.context import Context
 from salkd.runs import read_json
-from salkd.train import fit
 from salkd.train_state import TrainSettings, make_optimizer
 
 
@@ -48,26 +47,16 @@ def test_lr_groups_scale_the_policy_per_prefix(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="multiplier"):
         make_optimizer(model, TrainSettings(param_lr={"0.": 0.0}))
     # in training, each group follows the poly policy at its own multiple
-    seen: list[tuple[float, float]] = []
-
-    def loss(net, b):
-        opt_groups = trainer_groups[0]
-        seen.append((opt_groups[0]["lr"], opt_groups[1]["lr"]))
-        return toy_loss(net, b)
-
     from salkd.train import Trainer
 
-    tr = Trainer(model, loss, ToyDataset(32), tmp_path / "run", s)
-    trainer_groups: list = []
-    orig = tr.prepare
+    seen: list[tuple[float, ...]] = []
 
-    def prepare():
-        out = orig()
-        trainer_groups.append(tr.optimizer.param_groups)
-        return out
+    class Recording(Trainer):
+        def _optimizer_step(self, loss: torch.Tensor) -> None:
+            seen.append(tuple(g["lr"] for g in self.optimizer.param_groups))
+            super()._optimizer_step(loss)
 
-    tr.prepare = prepare  # type: ignore[method-assign]
-    tr.run()
+    Recording(model, toy_loss, ToyDataset(32), tmp_path / "run", s).run()
     assert len(seen) == 4 and all(a == pytest.approx(0.1 * b) for a, b in seen)
     assert seen[0][1] == pytest.approx(1e-2) and seen[-1][1] < seen[0][1]
 
