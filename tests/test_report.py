@@ -470,3 +470,19 @@ def test_uvanet_speedup_dhf1k_and_distilled_branches(tmp_path, monkeypatch):
     ctx.cfg["data"]["fixation"] = {"source": "synthetic"}                       # not DHF1K: not measured, and why
     row = _claim(_rows(report.claims(ctx), "uvanet"), "comparable with the leading model")
     assert row["verdict"] == verdicts.NOT_MEASURED and "not DHF1K" in row["note"]
+
+
+def test_claims_say_in_which_precision_the_runs_were_trained(tmp_path) -> None:
+    import json
+
+    from salkd.claims import training_precision_line
+
+    assert "no trained runs" in training_precision_line(tmp_path)
+    for i, prec in enumerate(["fp32", None, "bf16"]):
+        run = tmp_path / "skd_st" / f"r{i}"
+        run.mkdir(parents=True)
+        (run / "env.json").write_text(json.dumps({"precision": prec}))
+    line = training_precision_line(tmp_path)
+    assert "1 in bf16" in line and "2 in fp32" in line
+    (tmp_path / "skd_st" / "r2" / "env.json").write_text(json.dumps({"precision": "fp32"}))
+    assert training_precision_line(tmp_path) == "Training precision: every run (3) was trained in fp32."
