@@ -5,8 +5,8 @@ evaluated by ``salkd.metrics.SODEvaluator`` (batched) and by PySODMetrics (``Fme
 ``Smeasure``, ``Emeasure``, frame by frame) in the same process with the same torch thread
 count (PySODMetrics is numpy and runs on one core). The values are checked to agree to 1e-6.
 
-Fixations (``--fixation``): N frames of 360x640 (DHF1K size) with ~12 fixations each, all seven
-metrics (100 splits), ``FixationEvaluator`` against the slow literal MIT reference
+Fixations (``--fixation``): N frames of 360x640 (DHF1K size) with ~12 fixations each, the seven MIT
+metrics (100 splits) plus skd's ``nss_marat``, ``FixationEvaluator`` against the slow literal MIT reference
 ``salkd.metrics.reference`` (values must agree to 1e-8). ``--seeds K`` additionally prints how
 much AUC-Judd / AUC-Borji / sAUC move with the random seed (their only random parts), on the
 real DHF1K sample when it is present.
