@@ -411,7 +411,7 @@ def test_student_against_other_models_reductions_and_trade_off(tmp_path, monkeyp
     from salkd.papers import common
 
     ctx = _ctx(tmp_path)
-    monkeypatch.setattr(common, "_run_cost", _speeds(student=500.0, teacher=10.0))   # 1-thread frames/s
+    monkeypatch.setattr(common, "run_cost", _speeds(student=500.0, teacher=10.0))   # 1-thread frames/s
     _teachers_and_students(ctx, teacher_params=3e7, teacher_mem=100.0, student_shift=0.3, salnet_shift=-0.2)
     skd = _rows(report.claims(ctx), "skd")
     C, NR = verdicts.CONSISTENT, verdicts.NOT_REPRODUCED
@@ -427,7 +427,7 @@ def test_student_against_other_models_reductions_and_trade_off(tmp_path, monkeyp
     trade = _claim(skd, "trade-off")
     assert trade["verdict"] == C and trade["central"]                # accuracy consistent (1 seed), speed reproduced
     # a small, memory-light teacher, a student slower than 20x and worse than SalNet
-    monkeypatch.setattr(common, "_run_cost", _speeds(student=50.0, teacher=10.0))
+    monkeypatch.setattr(common, "run_cost", _speeds(student=50.0, teacher=10.0))
     _teachers_and_students(ctx, teacher_params=1e6, teacher_mem=10.0, student_shift=0.3, salnet_shift=0.6)
     skd = _rows(report.claims(ctx), "skd")
     assert _claim(skd, "beats the SalNet model")["verdict"] == verdicts.INCONSISTENT
@@ -447,7 +447,7 @@ def test_uvanet_speedup_dhf1k_and_distilled_branches(tmp_path, monkeypatch):
     ctx = _ctx(tmp_path)
     ctx.cfg["skd"]["teachers"] = ["tinyhd_m"]                                     # a published DHF1K teacher
     ctx.cfg["data"]["fixation"] = {"source": "shared:dhf1k_sample", "split": {"by": "time"}}
-    monkeypatch.setattr(common, "_run_cost", _speeds(student=2000.0, teacher=10.0))
+    monkeypatch.setattr(common, "run_cost", _speeds(student=2000.0, teacher=10.0))
     _write(ctx, "teachers", [{**_fix_row(ctx, "tinyhd_m", BASE, teacher="tinyhd_m", res=192), "fps_1thread": 10.0}])
     _write(ctx, "uva_table3", [{**_fix_row(ctx, "S_sp", [0.9 * b for b in BASE], teacher="tinyhd_m", res=r),
                                 "paper": "uvanet"} for r in (32, 64)])
@@ -460,7 +460,7 @@ def test_uvanet_speedup_dhf1k_and_distilled_branches(tmp_path, monkeypatch):
     assert _claim(uva, "on DHF1K val")["verdict"] == verdicts.NOT_MEASURED
     assert _claim(uva, "spatial-only (distilled")["verdict"] == verdicts.CONSISTENT
     assert _claim(uva, "temporal-only (distilled")["verdict"] == verdicts.INCONSISTENT
-    monkeypatch.setattr(common, "_run_cost", _speeds(student=100.0, teacher=10.0))
+    monkeypatch.setattr(common, "run_cost", _speeds(student=100.0, teacher=10.0))
     _write(ctx, "uva_table3", [{**_fix_row(ctx, "S_sp", [0.5 * b for b in BASE], teacher="tinyhd_m", res=r),
                                 "paper": "uvanet"} for r in (32, 64)])
     uva = _rows(report.claims(ctx), "uvanet")

@@ -107,34 +107,34 @@ def test_unlabeled_config_key() -> None:
 def test_rows_with_and_without_unlabeled_video_and_their_claims(tmp_path: Path) -> None:
     """skd and uvanet on smoke: the students with the video only the teacher labels are other runs (named
     ``-unl``, their config names the video), the tables show both rows and the claims compare them."""
-    from salkd.papers import common, skd, uvanet
+    from salkd.papers import fixation_claims, skd, uvanet
     from salkd.runs import read_json
 
     clips = _clips(tmp_path / "clips", n=2, frames=4, size=(64, 64))
     src = [{"name": "clips", "path": str(clips)}]
     ctx = Context(profile="smoke", progress=False, overrides={"skd.unlabeled": src, "uvanet.unlabeled": src})
     df = skd.run_unlabeled(ctx)
-    assert list(df["variant"]) == [common.LABELLED_ONLY, common.WITH_UNLABELED]
+    assert list(df["variant"]) == [fixation_claims.LABELLED_ONLY, fixation_claims.WITH_UNLABELED]
     assert list(df["unlabeled_frames"]) == [0, 8]
     plain, unl = (Path(r) for r in df["run"])
     assert unl != plain and unl.name.endswith("-unl")
     spatial = read_json(unl.parent.parent / "skd_students" / f"{unl.name}-spatial" / "config.json")
     assert spatial["unlabeled"] and spatial["unlabeled_videos"]
     table = skd.TABLES["skd_unlabeled"][1](ctx)
-    assert list(table["variant"]) == [common.LABELLED_ONLY, common.WITH_UNLABELED]
+    assert list(table["variant"]) == [fixation_claims.LABELLED_ONLY, fixation_claims.WITH_UNLABELED]
     assert list(table["unlabeled frames (teacher only)"]) == [0, 8]
-    claim = common.unlabeled_claim(ctx, "skd", "skd_unlabeled", "S_st")
+    claim = fixation_claims.unlabeled_claim(ctx, "skd", "skd_unlabeled", "S_st")
     assert claim["verdict"] in VERDICTS and "8 frames only the teacher labels" in claim["note"]
     assert any(r["claim"].startswith("adding video only the teacher labels") for r in skd.claims(ctx))
 
     du = uvanet.run_unlabeled(ctx)
-    assert list(du["variant"]) == [common.LABELLED_ONLY, common.WITH_UNLABELED]
+    assert list(du["variant"]) == [fixation_claims.LABELLED_ONLY, fixation_claims.WITH_UNLABELED]
     assert Path(du["run"].iloc[1]).name.endswith("-unl")
-    assert common.unlabeled_claim(ctx, "uvanet", "uva_unlabeled", "S_sp")["verdict"] in VERDICTS
+    assert fixation_claims.unlabeled_claim(ctx, "uvanet", "uva_unlabeled", "S_sp")["verdict"] in VERDICTS
     # a profile without unlabeled video: no rows, the claim says why
     none = Context(profile="smoke", progress=False)
     assert skd.run_unlabeled(none) is None
-    assert "lists no unlabeled video" in common.unlabeled_claim(none, "skd", "no_such_experiment", "S_st")["note"]
+    assert "lists no unlabeled video" in fixation_claims.unlabeled_claim(none, "skd", "no_such_experiment", "S_st")["note"]
 
 
 def test_teacher_rows_in_table1(tmp_path: Path) -> None:

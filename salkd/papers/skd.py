@@ -16,6 +16,7 @@ import pandas as pd
 from salkd import results
 from salkd.context import Context, val_fn
 import salkd.papers.common as common
+import salkd.papers.fixation_claims as fixation_claims
 from salkd.papers.numbers import PAPER
 from salkd.papers import unlabeled as unl
 from salkd.papers.teachers import teacher_knowledge, train_teachers
@@ -178,23 +179,12 @@ def run_ablations(ctx: Context) -> dict[str, pd.DataFrame]:
 
 def run_unlabeled(ctx: Context) -> pd.DataFrame | None:
     """The KD promise of learning from unlabeled video (issue 16), as its own rows: S_st distilled as in Table IV
-    "full" (variant ``common.LABELLED_ONLY``, the same runs), and the same with students that also learn from the
-    video only the teacher labels (``skd.unlabeled``, mu = 1 on its frames in eq. 1-2; ``common.WITH_UNLABELED``):
+    "full" (variant ``fixation_claims.LABELLED_ONLY``, the same runs), and the same with students that also learn from the
+    video only the teacher labels (``skd.unlabeled``, mu = 1 on its frames in eq. 1-2; ``fixation_claims.WITH_UNLABELED``):
     same teacher, resolution, epochs and test split, for each training seed. None when ``skd.unlabeled`` is empty."""
     if ctx.unlabeled("skd") is None:
         return None
-    sc = ctx.cfg["skd"]
-    teacher, res = sc["teachers"][0], int(sc["res"])
-    frames = ctx.unlabeled("skd").n_frames
-    rows = []
-    for c in ctx.seeds("skd"):
-        _, st = _pair(c, teacher, res)
-        _, st_u = _pair(c, teacher, res, unlabeled=True)
-        rows += [results.row(c, "skd_unlabeled", common.LABELLED_ONLY, "skd", st, teacher=teacher, seed=c.seed,
-                             unlabeled_frames=0),
-                 results.row(c, "skd_unlabeled", common.WITH_UNLABELED, "skd", st_u, teacher=teacher, seed=c.seed,
-                             unlabeled_frames=frames)]
-    return results.save(ctx, "skd_unlabeled", pd.DataFrame(rows))
+    return fixation_claims.unlabeled_rows(ctx, "skd", "skd_unlabeled", _pair)
 
 
 # ---- tables, figures, claims -------------------------------------------------------------------
@@ -222,7 +212,7 @@ TABLES = {
                    "skd Table V: time and memory per resolution (ours: this CPU)"),
     "skd_fig8_mu": ("skd Fig. 8", lambda c: common.table_sweep(c, "skd_mu", "mu", PAPER["skd_mu"], "fixation"),
                     "skd Fig. 8: mu sweep"),
-    "skd_unlabeled": ("issue 16 (not in the paper)", lambda c: common.table_unlabeled(c, "skd_unlabeled"),
+    "skd_unlabeled": ("issue 16 (not in the paper)", lambda c: fixation_claims.table_unlabeled(c, "skd_unlabeled"),
                       "skd S_st distilled with and without video only the teacher labels (mu = 1 on it)"),
 }
 
@@ -291,7 +281,7 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
     sums = {v: results.summarize(ctx, t4, "nss", variant=v) for v in p4} if t4 is not None else {}
     rows.append(best_of_claim(ctx, "skd", "Table IV", "Ablation-O is the lowest of the four", sums, "Ablation-O", "nss",
                               fx, ", ".join(f"{k}: {v:.3f}" for k, v in p4.items()), lowest=True, what="variant"))
-    rows += common.resolution_claims(ctx, "skd", "Table III", t3, "S_st", "skd_table3", "skd_table3")
+    rows += fixation_claims.resolution_claims(ctx, "skd", "Table III", t3, "S_st", "skd_table3", "skd_table3")
     best_mu = _paper_mu()
     rows.append(best_claim(ctx, "skd", "Fig. 8", f"mu = {best_mu:g} is the best mu", mu, "mu", best_mu, "nss", fx,
                            "skd_mu", f"best at {best_mu:g} (NSS {PAPER['skd_mu'][best_mu]:.3f})"))
@@ -302,9 +292,9 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
                           None if s64 is None else round(s64.value, 3), None, None,
                           results.data_desc(ctx, fx) if s64 else "—", NOT_MEASURED,
                           "AVS1K not available: our number is on other data and not comparable"))
-    rows += common.student_vs_teacher_claims(ctx, "skd", "Table I", "skd_table3", "S_st", "skd_table1", "SKD")
-    rows.append(common.unlabeled_claim(ctx, "skd", "skd_unlabeled", "S_st"))
-    return rows + common.deployment_claims(ctx, "skd", "skd_st", "Table I/V", "skd_table5")
+    rows += fixation_claims.student_vs_teacher_claims(ctx, "skd", "Table I", "skd_table3", "S_st", "skd_table1", "SKD")
+    rows.append(fixation_claims.unlabeled_claim(ctx, "skd", "skd_unlabeled", "S_st"))
+    return rows + fixation_claims.deployment_claims(ctx, "skd", "skd_st", "Table I/V", "skd_table5")
 
 
 def _mu_shape_claims(ctx: Context, mu: pd.DataFrame | None) -> list[dict[str, Any]]:

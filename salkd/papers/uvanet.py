@@ -16,6 +16,7 @@ import pandas as pd
 from salkd import results
 from salkd.context import Context, val_fn
 import salkd.papers.common as common
+import salkd.papers.fixation_claims as fixation_claims
 from salkd.papers.numbers import PAPER
 from salkd.papers import unlabeled as unl
 from salkd.papers.teachers import teacher_knowledge, train_teachers
@@ -182,24 +183,13 @@ def run_ablations(ctx: Context) -> pd.DataFrame:
 
 def run_unlabeled(ctx: Context) -> pd.DataFrame | None:
     """The KD promise of learning from unlabeled video (issue 16), as its own rows: S_sp of the distilled CA-Res
-    student as in Fig. 6 "CA-Res+dis" (``common.LABELLED_ONLY``, the same runs), and the same with a student that
+    student as in Fig. 6 "CA-Res+dis" (``fixation_claims.LABELLED_ONLY``, the same runs), and the same with a student that
     also learns from the video only the teachers label (``uvanet.unlabeled``, mu = 1 on its frames in eq. 5-6;
-    ``common.WITH_UNLABELED``): same teachers, resolution, epochs and test split, for each training seed. None
+    ``fixation_claims.WITH_UNLABELED``): same teachers, resolution, epochs and test split, for each training seed. None
     when ``uvanet.unlabeled`` is empty."""
     if ctx.unlabeled("uvanet") is None:
         return None
-    uc = ctx.cfg["uvanet"]
-    teacher, res = uc["teachers"][0], int(uc["res"])
-    frames = ctx.unlabeled("uvanet").n_frames
-    rows = []
-    for c in ctx.seeds("uvanet"):
-        _, st = _pair(c, teacher, res)
-        _, st_u = _pair(c, teacher, res, unlabeled=True)
-        rows += [results.row(c, "uva_unlabeled", common.LABELLED_ONLY, "uvanet", st, teacher=teacher, block="cares",
-                             seed=c.seed, unlabeled_frames=0),
-                 results.row(c, "uva_unlabeled", common.WITH_UNLABELED, "uvanet", st_u, teacher=teacher,
-                             block="cares", seed=c.seed, unlabeled_frames=frames)]
-    return results.save(ctx, "uva_unlabeled", pd.DataFrame(rows))
+    return fixation_claims.unlabeled_rows(ctx, "uvanet", "uva_unlabeled", _pair, block="cares")
 
 
 # ---- tables, figures, claims -------------------------------------------------------------------
@@ -235,7 +225,7 @@ TABLES = {
                    "uvanet Table 4: GPU/CPU time per resolution (ours: this CPU)"),
     "uva_fig6": ("uvanet Fig. 6", lambda c: common.table_ablation(c, "uva_fig6", PAPER["uva_fig6"],
                  order=list(PAPER["uva_fig6"])), "uvanet Fig. 6: ablations (NSS)"),
-    "uva_unlabeled": ("issue 16 (not in the paper)", lambda c: common.table_unlabeled(c, "uva_unlabeled"),
+    "uva_unlabeled": ("issue 16 (not in the paper)", lambda c: fixation_claims.table_unlabeled(c, "uva_unlabeled"),
                       "uvanet S_sp (CA-Res, distilled) with and without video only the teachers label (mu = 1 on it)"),
 }
 
@@ -298,7 +288,7 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
 
     u3 = results.load_or_none(ctx, "uva_table3", quiet=True)
     u6 = results.load_or_none(ctx, "uva_fig6", quiet=True)
-    rows = common.resolution_claims(ctx, "uvanet", "Table 3", u3, "S_sp", "uva_table3", "uva_table3", drop_at=256)
+    rows = fixation_claims.resolution_claims(ctx, "uvanet", "Table 3", u3, "S_sp", "uva_table3", "uva_table3", drop_at=256)
     p3 = {t: v["nss"] for (t, r), v in PAPER["uva_table3"].items() if r == 64}
     teachers = sorted(set(results.overall(u3)["teacher"].astype(str).str.lower())) if u3 is not None else []
     rows.append(best_of_claim(ctx, "uvanet", "Table 3", "with DVA as the spatial teacher the student is best (64x64)",
@@ -314,11 +304,11 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
                           None if u64 is None else round(u64.value, 3), None, None,
                           results.data_desc(ctx, "fixation") if u64 else "—", NOT_MEASURED,
                           "AVS1K not available: our number is on other data and not comparable"))
-    rows += common.student_vs_teacher_claims(ctx, "uvanet", "Table 1", "uva_table3", "S_sp", "uva_table1", "UVA")
-    rows.append(common.unlabeled_claim(ctx, "uvanet", "uva_unlabeled", "S_sp"))
+    rows += fixation_claims.student_vs_teacher_claims(ctx, "uvanet", "Table 1", "uva_table3", "S_sp", "uva_table1", "UVA")
+    rows.append(fixation_claims.unlabeled_claim(ctx, "uvanet", "uva_unlabeled", "S_sp"))
     rows.append(_speedup_206x(ctx))
     rows += _dhf1k_claims(ctx, u3)
-    return rows + common.deployment_claims(ctx, "uvanet", "uva_st", "Table 1/4", "uva_table4")
+    return rows + fixation_claims.deployment_claims(ctx, "uvanet", "uva_st", "Table 1/4", "uva_table4")
 
 
 def _speedup_206x(ctx: Context, res: int = 32) -> dict[str, Any]:
@@ -332,14 +322,14 @@ def _speedup_206x(ctx: Context, res: int = 32) -> dict[str, Any]:
     p1 = PAPER["uva_table1"]
     s, t = p1[f"UVA-DVA-{res}"], p1["DVA*"]
     gpu, cpu = s["gpu_fps"] / t["gpu_fps"], s["cpu_fps"] / t["cpu_fps"]
-    sp = common.speedup(ctx, common._student_and_teacher(ctx, "uva_table3", "S_sp", common.main_teacher(ctx), res))
+    sp = fixation_claims.speedup(ctx, fixation_claims.student_and_teacher(ctx, "uva_table3", "S_sp", common.main_teacher(ctx), res))
     return claim_row("uvanet", "Abstract / Table 1", f"UVA-Net at {res}x{res} is {gpu:.0f}x faster than DVA",
                      "speed-up (1 thread)", f"{gpu:.0f}x on a GPU ({s['gpu_fps']} vs {t['gpu_fps']} FPS), {cpu:.0f}x on one "
                      f"CPU core", None if sp is None else round(sp, 1), None if sp is None else sp / cpu, None,
                      f"this CPU, 1 thread, eager fp32, batch 1 (student at {res}x{res}; teacher: its own input)",
                      NOT_MEASURED if sp is None else verdict_at_least(sp, cpu),
                      f"margin = ours / the paper's one-core ratio ({cpu:.0f}x); the GPU ratio is not measured (the "
-                     f"teacher is not timed on a GPU); {common.timing_note()}" if sp is not None else
+                     f"teacher is not timed on a GPU); {fixation_claims.timing_note()}" if sp is not None else
                      f"no student at {res}x{res} or no speed of its teacher in this profile")
 
 
@@ -367,7 +357,7 @@ def _dhf1k_claims(ctx: Context, u3: pd.DataFrame | None) -> list[dict[str, Any]]
                       "validation set: not comparable" if dhf1k else why)]
     text = f"comparable with the leading model ({lead}): NSS at least {frac:.0%} of its"
     pv = f"{ours_p['nss']:.3f} vs {lead} {p2[lead]['nss']:.3f} ({frac:.0%})"
-    both = common._student_and_teacher(ctx, "uva_table3", "S_sp", t, 64)
+    both = fixation_claims.student_and_teacher(ctx, "uva_table3", "S_sp", t, 64)
     published = t.startswith("tinyhd")
     if not dhf1k or not published or both is None:
         rows.append(missing_claim("uvanet", "Table 2", text, "nss", pv, why if not dhf1k else
@@ -381,13 +371,13 @@ def _dhf1k_claims(ctx: Context, u3: pd.DataFrame | None) -> list[dict[str, Any]]
                             missing="no student at 64x64 or no teacher row")
         row["note"] = f"ours: S_sp at 64x64 vs {frac:.0%} of the published {t}'s NSS; " + row["note"]
         rows.append(row)
-    sp = common.speedup(ctx, both) if dhf1k and published else None
+    sp = fixation_claims.speedup(ctx, both) if dhf1k and published else None
     rows.append(claim_row("uvanet", "Table 2", f"two orders of magnitude faster than the leading model ({lead})",
                           "speed-up (1 thread)", f"{fast:.0f}x ({ours_p['fps']} vs {p2[lead]['fps']} FPS, GPU)",
                           None if sp is None else round(sp, 1), None if sp is None else sp / fast, None,
                           "this CPU, 1 thread, eager fp32, batch 1" if sp is not None else "—",
                           NOT_MEASURED if sp is None else verdict_at_least(sp, fast),
-                          f"margin = ours / paper; ours: S_sp at 64x64 over the published {t}; {common.timing_note()}"
+                          f"margin = ours / paper; ours: S_sp at 64x64 over the published {t}; {fixation_claims.timing_note()}"
                           if sp is not None else
                           (why if not dhf1k else "no published DHF1K model with a speed in this profile")))
     return rows
