@@ -234,6 +234,22 @@ def test_headline_line_format() -> None:
     assert bench.report.headline_line(h) == "speedup 3.20x, 87% of ceiling (ort_int8, avx2+avx512_vnni)"
 
 
+def test_headline_names_the_check_that_decided_accuracy() -> None:
+    """int8 / bf16 ship on a trained run's test frames: the line shows those deltas, not the random-input ones."""
+    rows = [dict(model="skd_st", res=64, batch=64, runtime="eager", fps=100.0, speedup_vs_eager=1.0, accurate=True),
+            dict(model="skd_st", res=64, batch=64, runtime="ort_int8", fps=500.0, speedup_vs_eager=5.0, accurate=True,
+                 d_nss=3e-4, d_maxf=2e-2, d_nss_real=2e-3, d_cc_real=4e-4),
+            dict(model="skd_st", res=64, batch=64, runtime="onnx", fps=300.0, speedup_vs_eager=3.0, accurate=True,
+                 d_nss=1e-6, d_maxf=0.0)]
+    h = bench._headline_row(rows)
+    text = bench.report.check_text(h)
+    assert h["runtime"] == "ort_int8" and "trained run" in text
+    assert "|d_nss| 2.0e-03" in text and "|d_cc| 4.0e-04" in text and "2.0e-02" not in text
+    h = bench._headline_row(rows[:1] + rows[2:])
+    assert h["runtime"] == "onnx" and "same inputs as eager" in bench.report.check_text(h)
+    assert bench.report.check_text(bench._headline_row(rows[:1])) == ""
+
+
 def test_quantize_int8_calibrates_on_given_frames(tmp_path) -> None:
     from salkd.bench.quant import quantize_int8
     from salkd.export import export_onnx

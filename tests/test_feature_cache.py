@@ -159,6 +159,59 @@ def test_stage1_with_cached_features_trains_and_its_loss_falls(tmp_path: Path) -
     assert all(torch.equal(state[k], ref[k]) for k in ref if k.startswith("backbone.") and "running" in k)
 
 
+def test_frame_pairs_on_cached_features_equal_a_fresh_forward(tmp_path: Path) -> None:
+    """fastvsod stage 2 on a frozen CSNet: both frames of a pair come from the cache, and the pair's training
+    outputs (P0-P2 of both frames and P3) are those of running the backbone on the two frames."""
+    _need_csnet()
+    from salkd.data import FramePairDataset
+    from salkd.data.features import CachedFrameDataset, cache_features, cached_inputs
+    from salkd.models import build
+
+    ctx = Context(profile="smoke", runs=tmp_path / "runs", progress=False)
+    lowres = ctx.cache("vsod", "train", 32)
+    torch.manual_seed(0)
+    m = build("fastvsod", backbone="csnet", width=0.25, freeze_backbone=True, encoder=True).eval()
+    feats = cache_features(lowres, m, tmp_path / "feat", dtype="float32", flip=True, batch=8)
+    pairs = FramePairDataset(lowres, label="mask", max_offset=2, augment=False, seed=3)
+    ds = CachedFrameDataset(pairs, feats, flip=True, seed=3)
+    flipped = [i for i in range(len(ds)) if ds.flipped(i)]
+    plain = [i for i in range(len(ds)) if not ds.flipped(i)]
+    assert flipped and plain
+    batch = torch.utils.data.default_collate([ds[i] for i in flipped[:3] + plain[:3]])
+    assert (batch["t_next"] != batch["t"]).all()
+    with torch.no_grad():
+        ref = m.forward_train(batch["frame"], batch["next"])
+        got = m.forward_train(batch["frame"], batch["next"], cached=cached_inputs(batch),
+                              cached_next=cached_inputs(batch, "next"))
+    assert set(ref) == set(got) >= {"P0", "P1", "P2", "P0_next", "P2_next", "P3"}
+    for k in ref:
+        assert torch.allclose(ref[k], got[k], atol=1e-5), k
+    # a mirrored item mirrors both frames and both labels
+    i = flipped[0]
+    raw = pairs[i]
+    assert torch.equal(ds[i]["next"], raw["next"].flip(-1)) and torch.equal(ds[i]["label_next"], raw["label_next"].flip(-1))
+    with pytest.raises(ValueError, match="both frames"):
+        m.forward_train(batch["frame"], batch["next"], cached=cached_inputs(batch))
+    with pytest.raises(ValueError, match="'frame' or 'next'"):
+        cached_inputs(batch, "prev")
+
+
+@pytest.mark.realdata
+def test_stage2_on_a_frozen_csnet_trains_from_the_feature_cache(tmp_path: Path) -> None:
+    _need_csnet()
+    from salkd.papers.fastvsod import fastvsod_stage1, fastvsod_stage2
+
+    ctx = Context(profile="smoke", runs=tmp_path / "runs", progress=False,
+                  overrides={"fastvsod.pretrained_res": 32, "fastvsod.pretrained_stage1_epochs": 1,
+                             "fastvsod.stage2_epochs": 3})
+    s1 = fastvsod_stage1(ctx, backbone="csnet")
+    s2 = fastvsod_stage2(ctx, s1)
+    cfg = read_json(s2 / "config.json")
+    assert s2.name.startswith("csnet-") and cfg["feature_cache"] == {"dtype": "float16", "flip": False}
+    hist = [float(r["train_loss"]) for r in __import__("csv").DictReader(open(s2 / "history.csv"))]
+    assert len(hist) == 3 and hist[-1] < hist[0]
+
+
 @pytest.mark.realdata
 def test_published_teacher_maps_over_several_sources(tmp_path: Path) -> None:
     """real-cpu's vsod data is DAVIS + DUTS: CSNet's reference maps run on the combined test split (no one

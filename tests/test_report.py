@@ -402,9 +402,15 @@ def _teachers_and_students(ctx, teacher_params: float, teacher_mem: float, stude
                  ).to_csv(Path(ctx.runs_root) / "smoke" / "results" / "speed.csv", index=False)
 
 
-def _speeds(student: float, teacher: float):
-    """A stand-in for the one-thread timing of a run folder: students' runs are named "S_...", teachers' not."""
-    return lambda ctx, run, what: student if Path(str(run)).name.startswith("S_") else teacher
+def _speeds(student: float, teacher: float, macs: tuple[float, float] = (1e8, 2.5e8)):
+    """A stand-in for the one-thread timing (and the MACs per frame) of a run folder: students' runs are named
+    "S_...", teachers' not."""
+    def cost(ctx, run, what):
+        is_student = Path(str(run)).name.startswith("S_")
+        if what == "macs":
+            return macs[0] if is_student else macs[1]
+        return student if is_student else teacher
+    return cost
 
 
 def test_student_against_other_models_reductions_and_trade_off(tmp_path, monkeypatch):
@@ -424,6 +430,7 @@ def test_student_against_other_models_reductions_and_trade_off(tmp_path, monkeyp
     assert _claim(skd, "at 32x32 needs far less memory")["verdict"] == verdicts.REPRODUCED    # 1000x vs 421.5x
     sp = _claim(skd, "much faster than its teacher")
     assert sp["verdict"] == verdicts.REPRODUCED and sp["ours"] == pytest.approx(50.0)
+    assert "student 100.0 M, teacher 250.0 M (2.5x fewer" in sp["note"]   # what the arithmetic alone allows
     trade = _claim(skd, "trade-off")
     assert trade["verdict"] == C and trade["central"]                # accuracy consistent (1 seed), speed reproduced
     # a small, memory-light teacher, a student slower than 20x and worse than SalNet

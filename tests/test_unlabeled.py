@@ -135,6 +135,36 @@ def test_rows_with_and_without_unlabeled_video_and_their_claims(tmp_path: Path) 
     none = Context(profile="smoke", progress=False)
     assert skd.run_unlabeled(none) is None
     assert "lists no unlabeled video" in fixation_claims.unlabeled_claim(none, "skd", "no_such_experiment", "S_st")["note"]
+    assert "no step-matched control" in fixation_claims.unlabeled_step_claim(ctx, "skd", "skd_unlabeled", "S_st")["note"]
+
+
+def test_step_matched_control_of_the_unlabeled_rows(tmp_path: Path) -> None:
+    """``<paper>.unlabeled_control``: a third row trains the students on the labelled frames alone for exactly the
+    optimizer steps the students with the unlabeled video took (more than the plain row's), and a claim compares
+    the unlabeled-video row with it."""
+    from salkd.papers import fixation_claims as fc, skd, uvanet
+    from salkd.papers.unlabeled import steps_of
+
+    clips = _clips(tmp_path / "clips", n=2, frames=4, size=(64, 64))
+    src = [{"name": "clips", "path": str(clips)}]
+    ctx = Context(profile="smoke", progress=False, runs=tmp_path / "runs",
+                  overrides={"skd.unlabeled": src, "uvanet.unlabeled": src, "skd.unlabeled_control": True,
+                             "uvanet.unlabeled_control": True, "skd.epochs": 2, "uvanet.epochs": 2})
+    for mod, exp, students in ((skd, "skd_unlabeled", "skd_students"), (uvanet, "uva_unlabeled", "uva_student")):
+        df = mod.run_unlabeled(ctx)
+        assert list(df["variant"]) == [fc.LABELLED_ONLY, fc.WITH_UNLABELED, fc.STEP_MATCHED]
+        plain, more, matched = (int(x) for x in df["student_steps"])
+        assert matched == more > plain
+        root = tmp_path / "runs" / "smoke" / students
+        ctl = sorted(p for p in root.iterdir() if p.is_dir() and "-it" in p.name)
+        assert ctl and all(steps_of(p) == int(p.name.split("-it")[1].split("-")[0]) for p in ctl)
+        table = mod.TABLES[exp][1](ctx)
+        assert list(table["student steps (mean over seeds)"]) == [plain, more, matched]
+        paper = "skd" if mod is skd else "uvanet"
+        claim = fc.unlabeled_step_claim(ctx, paper, exp, "S")
+        assert claim["verdict"] in VERDICTS and claim["verdict"] != "not measured"
+    with pytest.raises(FileNotFoundError, match="history.csv"):
+        steps_of(tmp_path)
 
 
 def test_teacher_rows_in_table1(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from salkd.bench.specs import parse_model_spec
 from salkd.papers.numbers import SPEED
 
 __all__ = ["COLUMNS", "MD_COLUMNS", "CONSOLE_COLUMNS", "PAPER_COLUMNS", "SHOWN_FLAGS", "machine_line", "peak_line",
-           "headline_line", "fmt_cell", "to_csv", "md_table",
+           "headline_line", "check_text", "fmt_cell", "to_csv", "md_table",
            "paper_rows", "markdown", "print_table", "write_partial", "write_outputs", "print_summary"]
 
 #: the columns of ``bench_models.csv`` (and of every row of :func:`salkd.bench.models.run`)
@@ -146,6 +146,19 @@ def peak_line(peak: dict[str, float] | None, label: str) -> str:
             f"{g('int8_ort_matmul'):.1f}, QLinearConv {g('int8_ort_conv'):.1f})")
 
 
+def check_text(h: dict[str, Any]) -> str:
+    """`` (accuracy vs eager fp32 on <what>: |d_nss| x, ...)``: the deltas that made the headline's runtime
+    count as accurate, named by where they were measured (a trained run's test frames, or the benchmark's
+    inputs through the same weights as eager); empty for eager itself."""
+    c = h.get("check") or ({"kind": "same inputs as eager", "d_nss": h.get("d_nss"), "d_maxf": h.get("d_maxf")}
+                           if h.get("d_nss") is not None else None)
+    if not c:
+        return ""
+    ds = ", ".join(f"|{k.removesuffix('_real')}| {v:.1e}" for k, v in c.items()
+                   if k.startswith("d_") and isinstance(v, (int, float)))
+    return f" (accuracy vs eager fp32 on {c['kind']}: {ds})" if ds else ""
+
+
 def headline_line(h: dict[str, Any]) -> str:
     """``speedup <x>x, <p>% of ceiling (<runtime>, <cpu flags>)``: the benchmark's last line."""
     frac = h.get("peak_frac")
@@ -196,7 +209,7 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         md_table(paper_rows(result["rows"]), PAPER_COLUMNS),
         "",
-        f"Headline: {h['model']} {h['res']}x{h['res']} batch {h['batch']}: {headline_line(h)}.",
+        f"Headline: {h['model']} {h['res']}x{h['res']} batch {h['batch']}: {headline_line(h)}{check_text(h)}.",
         "",
     ]
     return "\n".join(parts)
@@ -247,8 +260,6 @@ def print_summary(result: dict[str, Any], out: Path, seconds: float) -> None:
     print(f"wrote {out / 'bench_models.csv'}, {out / 'bench_models.md'} ({seconds:.0f} s)")
     h = result["speedup"]
     if h["model"] is not None:
-        extra = ""
-        if h.get("d_nss") is not None:
-            extra = f" (d_nss {h['d_nss']:.1e}, d_maxf {h['d_maxf']:.1e})"
+        extra = check_text(h)
         print(f"best optimized path: {h['model']} {h['res']}x{h['res']} batch {h['batch']}: {h['runtime']}{extra}")
     print(headline_line(h))

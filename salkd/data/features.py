@@ -4,7 +4,8 @@ When a network's backbone (or its first stages) is frozen, its output for a fram
 epochs of a training run need only the rest of the network: :func:`cache_features` runs the frozen part
 (``model.cache_inputs(frames)``, e.g. :meth:`salkd.models.fastvsod.FastVSOD.cache_inputs`) once over the
 frames of a :class:`~salkd.data.lowres.LowResCache` and stores every tensor it returns; a
-:class:`CachedFrameDataset` serves them beside the frames and labels.
+:class:`CachedFrameDataset` serves them beside the frames and labels (of single frames, or of the frame
+pairs of a :class:`~salkd.data.samples.FramePairDataset`: fastvsod's stage 2).
 
 Layout (plain ``.npy``, opened with ``mmap_mode="r"``)::
 
@@ -37,13 +38,16 @@ import torch
 
 from ..atomic import atomic_dir
 from .lowres import LowResCache, _safe
-from .samples import FrameDataset
+from .samples import FrameDataset, FramePairDataset
 
-__all__ = ["FeatureCache", "CachedFrameDataset", "cache_features", "cached_inputs", "FEATURE_PREFIX"]
+__all__ = ["FeatureCache", "CachedFrameDataset", "cache_features", "cached_inputs", "FEATURE_PREFIX",
+           "FEATURE_NEXT_PREFIX"]
 
 FEATURE_CACHE_VERSION = 1
 #: batch keys of cached tensors: ``feat:<name>`` (:func:`cached_inputs` strips it)
 FEATURE_PREFIX = "feat:"
+#: the same for the partner frame of a pair (``next``): ``feat_next:<name>`` (:func:`cached_inputs` with ``"next"``)
+FEATURE_NEXT_PREFIX = "feat_next:"
 _DTYPES = {"float16": np.float16, "float32": np.float32}
 
 
@@ -162,11 +166,14 @@ def cache_features(lowres: LowResCache, model: Cacheable, root: str | Path, *, d
 
 class CachedFrameDataset(torch.utils.data.Dataset):
     """The items of a :class:`FrameDataset` (built with ``augment=False``) with the cached features of
-    their frame as ``feat:<name>`` float32 tensors. ``flip``: per item, with p = 0.5 from
-    ``(seed, epoch, index)``, frame and label are mirrored and the mirrored frame's features served
-    (the cache must hold them); no other augmentation (see the module docstring)."""
+    their frame as ``feat:<name>`` float32 tensors; for a :class:`FramePairDataset` also those of the
+    partner frame ``t_next`` as ``feat_next:<name>``. ``flip``: per item, with p = 0.5 from
+    ``(seed, epoch, index)``, frame and label (both frames and labels of a pair) are mirrored and the
+    mirrored frames' features served (the cache must hold them); no other augmentation (see the module
+    docstring)."""
 
-    def __init__(self, frames: FrameDataset, feats: FeatureCache, *, flip: bool = False, seed: int = 0) -> None:
+    def __init__(self, frames: FrameDataset | FramePairDataset, feats: FeatureCache, *, flip: bool = False,
+                 seed: int = 0) -> None:
         if frames.augment:
             raise ValueError("CachedFrameDataset: build the FrameDataset with augment=False (a warped frame's "
                              "features are not in the cache)")
@@ -200,15 +207,23 @@ class CachedFrameDataset(torch.utils.data.Dataset):
         vi, t = self.frames.items[index]
         f = self.flipped(index)
         if f:
-            for k in ("frame", "label"):
+            for k in ("frame", "label", "next", "label_next"):
                 if k in item:
                     item[k] = item[k].flip(-1)
+        pair = "t_next" in item
         for n, arr in self.feats.video(self.frames.videos[vi], f).items():
-            item[FEATURE_PREFIX + n] = torch.from_numpy(np.asarray(arr[t], dtype=np.float32))
+            item[FEATURE_PREFIX + n] = torch.from_numpy(np.array(arr[t], dtype=np.float32))
+            if pair:
+                item[FEATURE_NEXT_PREFIX + n] = torch.from_numpy(np.array(arr[int(item["t_next"])],
+                                                                            dtype=np.float32))
         return item
 
 
-def cached_inputs(batch: Mapping[str, Any]) -> dict[str, torch.Tensor] | None:
-    """The cached tensors of a collated batch (``feat:<name>`` -> ``<name>``), None when there are none."""
-    out = {k[len(FEATURE_PREFIX):]: v for k, v in batch.items() if k.startswith(FEATURE_PREFIX)}
+def cached_inputs(batch: Mapping[str, Any], which: str = "frame") -> dict[str, torch.Tensor] | None:
+    """The cached tensors of a collated batch (``feat:<name>`` -> ``<name>``; ``which="next"``: the partner
+    frame's, ``feat_next:<name>``), None when there are none."""
+    if which not in ("frame", "next"):
+        raise ValueError(f"which must be 'frame' or 'next', got {which!r}")
+    prefix = FEATURE_PREFIX if which == "frame" else FEATURE_NEXT_PREFIX
+    out = {k[len(prefix):]: v for k, v in batch.items() if k.startswith(prefix)}
     return out or None

@@ -202,18 +202,22 @@ class FastVSOD(SaliencyModel):
         return self.backbone.prefix(self.norm(x))
 
     def forward_train(self, x_t: torch.Tensor, x_next: torch.Tensor | None = None, *,
-                      cached: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
+                      cached: dict[str, torch.Tensor] | None = None,
+                      cached_next: dict[str, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         """Training outputs, all logits (N,1,H,W) at input resolution.
 
         Single frame: {"P0", "P1", "P2"} = P_0^t, P_1^t, P_2^t (eq. 2-3). With ``x_next`` (frame t+t0):
         also {"P0_next", "P1_next", "P2_next"} = P_i^{t+t0} from the shared units (eq. 4) and, when the
         encoder exists, "P3" = P_3^{t+t0}, the third unit on O^{t+t0} = encoder(H^t, H^{t+t0}) (eq. 5-6).
-        Both frames go through the backbone as one batch. ``cached``: :meth:`cache_inputs` of ``x_t``
-        (single frames only), so that the frozen part of the backbone is not run again.
+        Both frames go through the backbone as one batch. ``cached`` / ``cached_next``: :meth:`cache_inputs`
+        of ``x_t`` / ``x_next``, so that the frozen part of the backbone is not run again (a pair needs both).
         """
         self._check(x_t, 3, "x_t")
-        if cached is not None and x_next is not None:
-            raise ValueError("fastvsod: cached backbone features are for single frames (no x_next)")
+        if x_next is not None and (cached is None) != (cached_next is None):
+            raise ValueError("fastvsod: a frame pair takes the cached backbone features of both frames "
+                             "(cached and cached_next) or of neither")
+        if cached_next is not None and x_next is None:
+            raise ValueError("fastvsod: cached_next given without x_next")
         if x_next is None:
             (x_t,), hw = self._pad(x_t)
             low, high = self._features(x_t, cached)
@@ -223,7 +227,9 @@ class FastVSOD(SaliencyModel):
             raise ValueError(f"fastvsod: x_t {tuple(x_t.shape)} and x_next {tuple(x_next.shape)} differ")
         (x_t, x_next), hw = self._pad(x_t, x_next)
         n = x_t.shape[0]
-        low, high = self._features(torch.cat([x_t, x_next], 0))
+        both = None if cached is None or cached_next is None else {
+            k: torch.cat([cached[k], cached_next[k]], 0) for k in cached}
+        low, high = self._features(torch.cat([x_t, x_next], 0), both)
         ps_t = self._embed(low[:n], high[:n])
         ps_n = self._embed(low[n:], high[n:])
         out = {f"P{i}": self._out(p, x_t, hw) for i, p in enumerate(ps_t)}

@@ -31,7 +31,7 @@ def fastvsod_stage1(ctx: Context, name: str | None = None, backbone: str | None 
 
     ``backbone``: the profile's (``fastvsod.backbone``, trained from scratch) by default; ``"csnet"``
     starts from CSNet's released weights, frozen, at ``fastvsod.pretrained_res`` for
-    ``fastvsod.pretrained_stage1_epochs`` epochs (:mod:`salkd.models.csnet_backbone`), its last
+    ``fastvsod.pretrained_stage1_epochs`` epochs, with a head of width ``fastvsod.pretrained_width`` (:mod:`salkd.models.csnet_backbone`), its last
     ``fastvsod.pretrained_train_stages`` stages fine-tuned at ``fastvsod.pretrained_lr_scale`` x the
     learning rate (BatchNorm frozen). With ``fastvsod.feature_cache`` the frozen stages run once per frame
     (:mod:`salkd.data.features`, stored as ``fastvsod.feature_cache_dtype``) and the epochs train the rest;
@@ -58,7 +58,8 @@ def fastvsod_stage1(ctx: Context, name: str | None = None, backbone: str | None 
     config = {"stage": "fastvsod_stage1", "res": res, **ctx.data_key("vsod"), "profile": ctx.profile}
     if use_cache:  # what the training frames are: cached features (dtype) and the one augmentation left
         config["feature_cache"] = {"dtype": str(fc["feature_cache_dtype"]), "flip": bool(fc["feature_cache_flip"])}
-    kw = {"backbone": backbone, "width": float(fc["width"]), "fusion": "attention"}
+    width = fc.get("pretrained_width") if published else None
+    kw = {"backbone": backbone, "width": float(fc["width"] if width is None else width), "fusion": "attention"}
     if published:
         kw["freeze_backbone"] = True
         if stages:
@@ -115,7 +116,8 @@ def fastvsod_stage2(ctx: Context, stage1_run: str | os.PathLike, *, sd: bool = T
     Without SD the spatial loss is sum_i BCE(P_i, G); without TD the next-frame predictions (and P3)
     are supervised by G only. SGD lr 1e-4, momentum 0.95, weight decay 5e-4, poly policy; on the video
     sources only (:func:`salkd.data.sources.video_names`), for ``fastvsod.stage2_max_iters`` iterations or
-    ``fastvsod.stage2_epochs`` epochs.
+    ``fastvsod.stage2_epochs`` epochs. On a frozen CSNet with ``fastvsod.feature_cache`` both frames of a
+    pair come from stage 1's feature cache (augmentation: the cached flip or none, as in stage 1).
     """
     from salkd.data import FrameDataset, FramePairDataset
     from salkd.data.sources import video_names
@@ -145,6 +147,11 @@ def fastvsod_stage2(ctx: Context, stage1_run: str | os.PathLike, *, sd: bool = T
     config = {"stage": "fastvsod_stage2", "stage1": ctx.run_ref(stage1_run), "sd": sd, "td": td, "fe": fe,
               "fusion": fusion, "alpha": alpha, "res": res, **ctx.data_key("vsod"),
               "profile": ctx.profile}
+    # a frozen CSNet backbone (stage 1's) runs once per frame here too: both frames of a pair come from the
+    # feature cache that stage 1 built (flip the one augmentation left, as in stage 1)
+    use_cache = kw.get("backbone") == "csnet" and bool(kw.get("freeze_backbone")) and bool(fc.get("feature_cache"))
+    if use_cache:
+        config["feature_cache"] = {"dtype": str(fc["feature_cache_dtype"]), "flip": bool(fc["feature_cache_flip"])}
     if ctx.reusable(run, config, {"name": "fastvsod", "kwargs": kw}, settings):
         return run
     model = ctx.build("fastvsod", **kw)
@@ -162,12 +169,26 @@ def fastvsod_stage2(ctx: Context, stage1_run: str | os.PathLike, *, sd: bool = T
     pairs = td or fe is not None
     if pairs:
         ds: Any = FramePairDataset(cache, label="mask", max_offset=int(fc["max_offset"]), videos=videos,
-                                   augment=True, seed=int(ctx.seed))
+                                   augment=not use_cache, seed=int(ctx.seed))
     else:
-        ds = FrameDataset(cache, label="mask", videos=videos, augment=True, seed=int(ctx.seed))
+        ds = FrameDataset(cache, label="mask", videos=videos, augment=not use_cache, seed=int(ctx.seed))
+    if use_cache:
+        from salkd import paths
+        from salkd.data.features import CachedFrameDataset, cache_features
+
+        flip = bool(fc["feature_cache_flip"])
+        feats = cache_features(cache, model, paths.cache_dir() / "features", dtype=str(fc["feature_cache_dtype"]),
+                               flip=flip, progress=ctx.progress)
+        ds = CachedFrameDataset(ds, feats, flip=flip, seed=int(ctx.seed))
 
     def loss_fn(net: Any, b: dict[str, Any]):
-        out = net.forward_train(b["frame"], b["next"]) if pairs else net.forward_train(b["frame"])
+        from salkd.data.features import cached_inputs
+
+        cached, cached_next = cached_inputs(b), cached_inputs(b, "next")
+        if pairs:
+            out = net.forward_train(b["frame"], b["next"], cached=cached, cached_next=cached_next)
+        else:
+            out = net.forward_train(b["frame"], cached=cached)
         out = {k: v.float() for k, v in out.items()}
         loss = fastvsod_spatial_loss(out, b["label"], alpha=alpha if sd else 0.0)
         if pairs:

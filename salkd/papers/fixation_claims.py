@@ -14,8 +14,9 @@ from salkd.papers.common import main_teacher, table_ablation
 from salkd.papers.numbers import PAPER
 
 __all__ = ["resolution_claims", "deployment_claims", "student_vs_teacher_claims", "speedup", "timing_note",
-           "reduction_claims", "unlabeled_rows", "student_and_teacher", "PAPER_MODELS", "MUCH_FASTER", "LABELLED_ONLY", "WITH_UNLABELED", "table_unlabeled",
-           "unlabeled_claim"]
+           "mac_ratio_note", "reduction_claims", "unlabeled_rows", "student_and_teacher", "PAPER_MODELS", "MUCH_FASTER",
+           "LABELLED_ONLY", "WITH_UNLABELED", "STEP_MATCHED", "table_unlabeled", "unlabeled_claim",
+           "unlabeled_step_claim"]
 
 
 # ---- claims shared by skd and uvanet ---------------------------------------------------------------
@@ -232,7 +233,8 @@ def student_vs_teacher_claims(ctx: Any, paper: str, ref: str, exp: str, variant:
                       "this CPU, 1 thread, eager fp32, batch 1 (teacher: its own input size and clip)",
                       NOT_MEASURED if sp is None else verdict_at_least(sp, MUCH_FASTER),
                       f"reproduced when at least {MUCH_FASTER:g}x; the paper's own ratio (one CPU core) is beside it; "
-                      + timing_note() if sp is not None else "no teacher run or speed of the teacher in this profile")
+                      + timing_note() + mac_ratio_note(ctx, both) if sp is not None
+                      else "no teacher run or speed of the teacher in this profile")
     rows = [keeps, speed]
     tv = pd.to_numeric(both.loc[both["variant"] == "teacher", "nss"], errors="coerce").mean() if both is not None else None
     sv = pd.to_numeric(both.loc[both["variant"] == "student", "nss"], errors="coerce").mean() if both is not None else None
@@ -246,6 +248,23 @@ def student_vs_teacher_claims(ctx: Any, paper: str, ref: str, exp: str, variant:
     rows += _other_model_claims(ctx, paper, ref, exp, variant, table_key, prefix, res)
     return rows + reduction_claims(ctx, paper, ref, exp, variant, table_key, prefix,
                                    "skd_st" if prefix == "SKD" else "uva_st")
+
+
+def mac_ratio_note(ctx: Any, both: pd.DataFrame | None) -> str:
+    """``; MACs per output frame: student <s> M, teacher <t> M (<t/s>x fewer: ...)``: what the arithmetic alone
+    allows (a teacher that is itself a small net, or amortizes a clip over its frames, leaves little to gain); ""
+    when either run cannot be measured."""
+    if both is None:
+        return ""
+    macs = {}
+    for who in ("student", "teacher"):
+        rows = both[both["variant"] == who]
+        macs[who] = common.run_cost(ctx, rows.iloc[0].get("run"), "macs") if len(rows) else None
+    s, t = macs["student"], macs["teacher"]
+    if not s or not t:
+        return ""
+    return (f"; MACs per output frame: student {s / 1e6:.1f} M, teacher {t / 1e6:.1f} M ({t / s:.1f}x fewer: the "
+            f"speed-up a runtime equally efficient on both would give)")
 
 
 def timing_note() -> str:
@@ -353,35 +372,61 @@ def reduction_claims(ctx: Any, paper: str, ref: str, exp: str, variant: str, tab
 #: with students that also learn from the video only the teacher labels (mu = 1 on its frames)
 LABELLED_ONLY = "labelled frames only"
 WITH_UNLABELED = "+ unlabeled video (teacher only)"
+#: the control with the step count of :data:`WITH_UNLABELED` on the labelled frames alone (``<paper>.unlabeled_control``)
+STEP_MATCHED = "labelled frames only, as many steps"
 
 
 def unlabeled_rows(ctx: Any, paper: str, experiment: str, pair: Any, **tags: Any) -> pd.DataFrame:
     """The rows of ``<paper>_unlabeled`` for each training seed: the distilled model ``pair(c, teacher, res)``
     returns (:data:`LABELLED_ONLY`) and the same with students that also learn from the video only the
-    teacher labels, ``pair(..., unlabeled=True)`` (:data:`WITH_UNLABELED`); ``tags`` go into every row."""
+    teacher labels, ``pair(..., unlabeled=True)`` (:data:`WITH_UNLABELED`: same epochs, so more steps). With
+    ``<paper>.unlabeled_control`` also :data:`STEP_MATCHED`: the labelled frames alone for as many optimizer
+    steps as the students with the unlabeled video took (``pair(..., steps_like=<their runs>)``), which
+    separates "more data" from "more training". ``tags`` go into every row, with each run's student steps."""
+    from salkd.papers import unlabeled as unl
+
     cfg = ctx.cfg[paper]
     teacher, res = cfg["teachers"][0], int(cfg["res"])
     frames = ctx.unlabeled(paper).n_frames
     rows = []
+
+    def steps(students: Any) -> int:
+        runs = list(students.values()) if isinstance(students, dict) else [students]
+        return sum(unl.steps_of(r) for r in runs)
+
     for c in ctx.seeds(paper):
-        for variant, unlabeled, n in ((LABELLED_ONLY, False, 0), (WITH_UNLABELED, True, frames)):
-            _, run = pair(c, teacher, res, unlabeled=unlabeled)
+        variants: list[tuple[str, dict[str, Any], int]] = [(LABELLED_ONLY, {}, 0), (WITH_UNLABELED, {"unlabeled": True},
+                                                                                   frames)]
+        done: dict[str, Any] = {}
+        for variant, kw, n in variants:
+            students, run = pair(c, teacher, res, **kw)
+            done[variant] = students
             rows.append(results.row(c, experiment, variant, paper, run, teacher=teacher, seed=c.seed,
-                                    unlabeled_frames=n, **tags))
+                                    unlabeled_frames=n, student_steps=steps(students), **tags))
+        if cfg.get("unlabeled_control"):
+            students, run = pair(c, teacher, res, steps_like=done[WITH_UNLABELED])
+            rows.append(results.row(c, experiment, STEP_MATCHED, paper, run, teacher=teacher, seed=c.seed,
+                                    unlabeled_frames=0, student_steps=steps(students), **tags))
     return results.save(ctx, experiment, pd.DataFrame(rows))
 
 
 def table_unlabeled(ctx: Any, experiment: str) -> pd.DataFrame | None:
     """The two variants of ``experiment`` (``skd_unlabeled`` / ``uva_unlabeled``) with the number of frames only
     the teacher labels; the papers have no such row (no paper columns)."""
-    t = table_ablation(ctx, experiment, {}, order=[LABELLED_ONLY, WITH_UNLABELED])
+    t = table_ablation(ctx, experiment, {}, order=[LABELLED_ONLY, WITH_UNLABELED, STEP_MATCHED])
     if t is None:
         return None
     t = t.drop(columns=[c for c in t.columns if c.endswith("(paper)")])
     ov = results.overall(results.load_or_none(ctx, experiment, quiet=True))
-    frames = (pd.to_numeric(ov["unlabeled_frames"], errors="coerce").groupby(ov["variant"].astype(str)).max()
-              if "unlabeled_frames" in ov.columns else pd.Series(dtype=float))
+
+    def per_variant(col: str) -> pd.Series:
+        return (pd.to_numeric(ov[col], errors="coerce").groupby(ov["variant"].astype(str)).mean()
+                if col in ov.columns else pd.Series(dtype=float))
+
+    frames, steps = per_variant("unlabeled_frames"), per_variant("student_steps")
     t.insert(1, "unlabeled frames (teacher only)", [frames.get(str(v)) for v in t["variant"]])
+    t.insert(2, "student steps (mean over seeds)", [None if pd.isna(steps.get(str(v), float("nan")))
+                                                    else round(float(steps[str(v)])) for v in t["variant"]])
     return t
 
 
@@ -404,5 +449,25 @@ def unlabeled_claim(ctx: Any, paper: str, experiment: str, model: str) -> dict[s
     if df is not None and "unlabeled_frames" in df.columns:
         n = pd.to_numeric(results.overall(df)["unlabeled_frames"], errors="coerce").max()
         row["note"] = (f"{n:.0f} frames only the teacher labels added to the students' training split (same epochs, "
-                       f"hence more steps); " + row["note"])
+                       f"hence more steps; the step-matched row separates the two); " + row["note"])
+    return row
+
+
+def unlabeled_step_claim(ctx: Any, paper: str, experiment: str, model: str) -> dict[str, Any]:
+    """The same against :data:`STEP_MATCHED` (labelled frames only, as many optimizer steps): the unlabeled video
+    helps beyond the extra training it brings. ``not measured`` without ``<paper>.unlabeled_control``."""
+    from salkd.claims import better_claim, missing_claim
+
+    text = f"adding video only the teacher labels improves the distilled {model} at the same number of steps"
+    ref, pv = "issue 16 (KD on unlabeled video)", "— (not a claim of the paper)"
+    df = results.load_or_none(ctx, experiment, quiet=True)
+    ran = df is not None and (results.overall(df)["variant"].astype(str) == STEP_MATCHED).any()
+    if not ran:
+        return missing_claim(paper, ref, text, "nss", pv, f"no step-matched control in this profile "
+                             f"({paper}.unlabeled_control is off or {paper}.unlabeled is empty)")
+    row = better_claim(ctx, paper, ref, text, df, "nss", {"variant": WITH_UNLABELED}, {"variant": STEP_MATCHED},
+                       None, None, "fixation", experiment)
+    row["paper_value"] = pv
+    row["note"] = ("control: the labelled frames alone for the optimizer steps the students with the unlabeled "
+                   "video took; " + row["note"])
     return row

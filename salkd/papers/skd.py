@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import pandas as pd
 
@@ -28,7 +28,7 @@ __all__ = ["skd_students", "skd_st", "run", "run_ablations", "run_unlabeled", "T
 
 def skd_students(ctx: Context, spatial_teacher: str | os.PathLike, temporal_teacher: str | os.PathLike, *,
                  res: int | None = None, mu: float | None = None, name: str | None = None,
-                 unlabeled: bool = False) -> dict[str, Path]:
+                 unlabeled: bool = False, max_iters: Mapping[str, int] | None = None) -> dict[str, Path]:
     """skd step 1 (eq. 1-4): the spatial student S_s and the temporal student S_t, distilled separately.
 
     S_s sees R(I_n) and learns mu * L_soft(S_s, R(T_s(I_n))) + (1 - mu) * L_hard(S_s, R(Y_n));
@@ -36,7 +36,9 @@ def skd_students(ctx: Context, spatial_teacher: str | os.PathLike, temporal_teac
     teacher on frame n and the flow n -> n+1). Adam, lr 1e-3, batch 128 (skd Sec. IV-A).
     ``unlabeled=True``: the students also learn from the video only the teacher labels (``skd.unlabeled``,
     :mod:`salkd.papers.unlabeled`) with mu = 1 on its frames (eq. 1-2 without the hard term); their run names
-    end in ``-unl``. Returns ``{"spatial": run, "temporal": run}``.
+    end in ``-unl``. ``max_iters``: ``{"spatial": n, "temporal": n}`` optimizer steps instead of ``skd.epochs``
+    (the step-matched control of the unlabeled-video rows; run names end in ``-it<n>``).
+    Returns ``{"spatial": run, "temporal": run}``.
     """
     from salkd.data import FrameDataset, FramePairDataset
     from salkd.losses import skd_student_loss
@@ -47,11 +49,12 @@ def skd_students(ctx: Context, spatial_teacher: str | os.PathLike, temporal_teac
     # default names: each student is named after its own teacher, so the temporal student (which only
     # depends on the temporal teacher) is trained once and shared by every spatial teacher's S_st
     teachers = {"spatial": spatial_teacher, "temporal": temporal_teacher}
-    settings = ctx.settings(epochs=int(sc["epochs"]), batch_size=int(sc["batch"]), lr=float(sc["lr"]),
-                            select_metric="metric")
     runs = {}
     for kind, teacher_run in teachers.items():
-        tag = unl.SUFFIX if unlabeled else ""
+        iters = None if max_iters is None else int(max_iters[kind])
+        settings = ctx.settings(epochs=int(sc["epochs"]), batch_size=int(sc["batch"]), lr=float(sc["lr"]),
+                                select_metric="metric", max_iters=iters)
+        tag = (unl.SUFFIX if unlabeled else "") + unl.steps_suffix(iters)
         run = ctx.run_dir("skd_students", f"{name}-{kind}" if name else
                           f"{Path(teacher_run).name.split('-')[0]}-{res}-mu{mu:g}{tag}-{kind}")
         runs[kind] = run
@@ -132,10 +135,14 @@ def skd_st(ctx: Context, spatial_run: str | os.PathLike | None, temporal_run: st
 
 
 # ---- experiments -------------------------------------------------------------------------------
-def _pair(ctx: Context, teacher: str, res: int, mu: float | None = None,
-          unlabeled: bool = False) -> tuple[dict[str, Path], Path]:
+def _pair(ctx: Context, teacher: str, res: int, mu: float | None = None, unlabeled: bool = False,
+          steps_like: Mapping[str, Path] | None = None) -> tuple[dict[str, Path], Path]:
+    """S_s + S_t (step 1) and S_st (step 2); ``steps_like``: students whose optimizer steps step 1 takes (the
+    step-matched control of the unlabeled-video rows)."""
     t = train_teachers(ctx.base())  # the teachers are shared by every training seed of the students
-    students = skd_students(ctx, t[teacher], t[ctx.cfg["teacher"]["temporal"]], res=res, mu=mu, unlabeled=unlabeled)
+    iters = None if steps_like is None else {k: unl.steps_of(v) for k, v in steps_like.items()}
+    students = skd_students(ctx, t[teacher], t[ctx.cfg["teacher"]["temporal"]], res=res, mu=mu, unlabeled=unlabeled,
+                            max_iters=iters)
     return students, skd_st(ctx, students["spatial"], students["temporal"])
 
 
@@ -294,6 +301,7 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
                           "AVS1K not available: our number is on other data and not comparable"))
     rows += fixation_claims.student_vs_teacher_claims(ctx, "skd", "Table I", "skd_table3", "S_st", "skd_table1", "SKD")
     rows.append(fixation_claims.unlabeled_claim(ctx, "skd", "skd_unlabeled", "S_st"))
+    rows.append(fixation_claims.unlabeled_step_claim(ctx, "skd", "skd_unlabeled", "S_st"))
     return rows + fixation_claims.deployment_claims(ctx, "skd", "skd_st", "Table I/V", "skd_table5")
 
 

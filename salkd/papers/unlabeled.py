@@ -22,10 +22,32 @@ from salkd.context import Context
 from salkd.runs import data_fingerprint, data_ref
 from salkd.sizes import as_size
 
-__all__ = ["SUFFIX", "require", "data_key", "train_cache", "knowledge"]
+__all__ = ["SUFFIX", "require", "data_key", "train_cache", "knowledge", "steps_of", "steps_suffix"]
 
 #: run-name suffix of the students (and the models built from them) trained with the unlabeled video
 SUFFIX = "-unl"
+
+
+def steps_of(run: str | os.PathLike) -> int:
+    """The optimizer steps a finished training run took (the ``step`` of its last ``history.csv`` row): what the
+    step-matched control of the unlabeled-video rows trains for. ``FileNotFoundError`` / ``ValueError`` naming
+    the file when the run has no history."""
+    import csv
+    from pathlib import Path
+
+    path = Path(run) / "history.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} does not exist: {run} is not a finished training run")
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    if not rows or not str(rows[-1].get("step", "")).strip():
+        raise ValueError(f"{path} has no 'step' in its last row: cannot tell how many steps {run} took")
+    return int(float(rows[-1]["step"]))
+
+
+def steps_suffix(max_iters: int | None) -> str:
+    """Run-name suffix of a student trained for a fixed number of steps (the step-matched control): ``-it<n>``."""
+    return "" if max_iters is None else f"-it{int(max_iters)}"
 
 
 def require(ctx: Context, section: str) -> Any:

@@ -28,7 +28,7 @@ __all__ = ["uva_student", "uva_st", "run", "run_ablations", "run_unlabeled", "TA
 
 def uva_student(ctx: Context, spatial_teacher: str | os.PathLike | None, temporal_teacher: str | os.PathLike | None,
                 *, res: int | None = None, mu: float | None = None, block: str = "cares", distill: bool = True,
-                name: str | None = None, unlabeled: bool = False) -> Path:
+                name: str | None = None, unlabeled: bool = False, max_iters: int | None = None) -> Path:
     """uvanet coupled knowledge distillation (eq. 3-6) of the two-branch student S.
 
     Spatial branch: L_spa = (1 - mu) L_hard + mu L_soft against T_spa(I_t); temporal branch: L_tem
@@ -36,7 +36,8 @@ def uva_student(ctx: Context, spatial_teacher: str | os.PathLike | None, tempora
     (Fig. 6 "+scratch" variants). ``block``: "cares" (CA-Res), "mb" (MobileNetV2), "mbse" (MB+SE).
     Adam, lr 5e-4, batch 96 (uvanet Sec. 4.1). ``unlabeled=True``: also the video only the teachers label
     (``uvanet.unlabeled``, :mod:`salkd.papers.unlabeled`), mu = 1 on its frames in eq. 5 and 6 (soft terms
-    only); the run name ends in ``-unl``. Needs ``distill``.
+    only); the run name ends in ``-unl``. Needs ``distill``. ``max_iters``: optimizer steps instead of
+    ``uvanet.epochs`` (the step-matched control of the unlabeled-video rows; the name ends in ``-it<n>``).
     """
     from salkd.data import FramePairDataset
     from salkd.losses import uva_coupled_loss
@@ -49,9 +50,10 @@ def uva_student(ctx: Context, spatial_teacher: str | os.PathLike | None, tempora
     if unlabeled and not distill:
         raise ValueError("uva_student(unlabeled=True) needs distill=True: only a teacher labels unlabeled video")
     tname = Path(spatial_teacher).name.split("-")[0] if distill else "scratch"
-    run = ctx.run_dir("uva_student", name or f"{block}-{tname}-{res}{unl.SUFFIX if unlabeled else ''}")
+    run = ctx.run_dir("uva_student", name or f"{block}-{tname}-{res}{unl.SUFFIX if unlabeled else ''}"
+                                             f"{unl.steps_suffix(max_iters)}")
     settings = ctx.settings(epochs=int(uc["epochs"]), batch_size=int(uc["batch"]), lr=float(uc["lr"]),
-                            select_metric="metric")
+                            select_metric="metric", max_iters=None if max_iters is None else int(max_iters))
     config = {"stage": "uva_student", "block": block, "distill": distill, "res": res, "mu": mu,
               "spatial_teacher": ctx.run_ref(spatial_teacher), "temporal_teacher": ctx.run_ref(temporal_teacher),
               **ctx.data_key("fixation"), **(unl.data_key(ctx, "uvanet") if unlabeled else {}), "profile": ctx.profile}
@@ -129,11 +131,14 @@ def uva_st(ctx: Context, student_run: str | os.PathLike | None, *, init: str = "
 
 
 # ---- experiments -------------------------------------------------------------------------------
-def _pair(ctx: Context, teacher: str | None, res: int, block: str = "cares",
-          distill: bool = True, unlabeled: bool = False) -> tuple[Path, Path]:
+def _pair(ctx: Context, teacher: str | None, res: int, block: str = "cares", distill: bool = True,
+          unlabeled: bool = False, steps_like: Path | None = None) -> tuple[Path, Path]:
+    """The student S and S_sp built from it; ``steps_like``: a student run whose optimizer steps S takes (the
+    step-matched control of the unlabeled-video rows)."""
     t = train_teachers(ctx.base()) if distill else {}  # shared by every training seed
     student = uva_student(ctx, t.get(teacher) if teacher else None, t.get(ctx.cfg["teacher"]["temporal"]), res=res,
-                          block=block, distill=distill, unlabeled=unlabeled)
+                          block=block, distill=distill, unlabeled=unlabeled,
+                          max_iters=None if steps_like is None else unl.steps_of(steps_like))
     return student, uva_st(ctx, student)
 
 
@@ -306,6 +311,7 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
                           "AVS1K not available: our number is on other data and not comparable"))
     rows += fixation_claims.student_vs_teacher_claims(ctx, "uvanet", "Table 1", "uva_table3", "S_sp", "uva_table1", "UVA")
     rows.append(fixation_claims.unlabeled_claim(ctx, "uvanet", "uva_unlabeled", "S_sp"))
+    rows.append(fixation_claims.unlabeled_step_claim(ctx, "uvanet", "uva_unlabeled", "S_sp"))
     rows.append(_speedup_206x(ctx))
     rows += _dhf1k_claims(ctx, u3)
     return rows + fixation_claims.deployment_claims(ctx, "uvanet", "uva_st", "Table 1/4", "uva_table4")
