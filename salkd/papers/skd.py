@@ -147,11 +147,13 @@ def _pair(ctx: Context, teacher: str, res: int, mu: float | None = None, unlabel
 
 
 def run(ctx: Context) -> pd.DataFrame:
-    """skd Table III: for each spatial teacher and resolution, S_s, S_t and S_st (step 1 + step 2)."""
+    """skd Table III: for each spatial teacher and resolution (``skd.resolutions``, and ``skd.main_resolutions``
+    for the first teacher only), S_s, S_t and S_st (step 1 + step 2)."""
     sc = ctx.cfg["skd"]
     rows = []
-    for teacher in sc["teachers"]:
-        for res in sc["resolutions"]:
+    for k, teacher in enumerate(sc["teachers"]):
+        extra = [r for r in (sc.get("main_resolutions") or []) if r not in sc["resolutions"]] if k == 0 else []
+        for res in [*sc["resolutions"], *extra]:
             students, st = _pair(ctx, teacher, int(res))
             rows.append(results.row(ctx, "skd_table3", "S_s", "skd", students["spatial"], teacher=teacher))
             rows.append(results.row(ctx, "skd_table3", "S_t", "skd", students["temporal"], teacher=teacher))
@@ -253,7 +255,8 @@ def _paper_mu() -> float:
 
 def prediction_figures(ctx: Context) -> list[tuple[str, str, dict[str, Path], str]]:
     """(stem, task, {label: run}, title) of the figures made from predictions (ROC, qualitative maps)."""
-    res_list = [int(r) for r in ctx.cfg.get("skd", {}).get("resolutions", [32, 64])]
+    sc = ctx.cfg.get("skd", {})
+    res_list = sorted({int(r) for r in [*sc.get("resolutions", [32, 64]), *(sc.get("main_resolutions") or [])]})
     t = common.main_teacher(ctx)
     st = [{"label": f"SKD-{t.upper()}-{r}", "variant": "S_st", "teacher": t, "res": r} for r in (32, 64)]
     spatial = list(dict.fromkeys([t, *("dva", "salnet", "ssnet", "tsnet")]))
