@@ -174,6 +174,19 @@ def test_training_seeds_share_the_data_and_the_teachers(tmp_path: Path) -> None:
     assert a.settings().seed == 0 and b.settings().seed == 1              # different training
 
 
+def test_a_seeds_runs_carry_its_suffix_once(tmp_path: Path) -> None:
+    """uvanet's S_sp is named after its student, whose name already ends in -seed<k>: not -seed1-seed1."""
+    from salkd.papers import uvanet
+
+    ctx = Context(profile="smoke", runs=tmp_path / "runs", progress=False,
+                  overrides={"seeds": 2, "uvanet.blocks": ["cares"], "uvanet.epochs": 1, "uvanet.st_epochs": 1})
+    df = uvanet.run_ablations(ctx)
+    names = [Path(r).name for r in df["run"]]
+    assert "cares-dva-32-seed1" in names and not any("-seed1-seed1" in n for n in names)
+    for stage in ("uva_student", "uva_st"):
+        assert not [p.name for p in (tmp_path / "runs" / "smoke" / stage).iterdir() if p.name.count("-seed") > 1]
+
+
 def test_everything_a_run_writes_stays_under_its_out_folder(tmp_path: Path, monkeypatch) -> None:
     from salkd import paths
 

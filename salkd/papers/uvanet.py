@@ -101,6 +101,9 @@ def uva_st(ctx: Context, student_run: str | os.PathLike | None, *, init: str = "
         res = int(res or scfg["res"])
         block = scfg["block"]
         default = Path(student_run).name
+        seed_tag = f"-seed{ctx.seed}"   # the student's own seed suffix: run_dir adds it again
+        if ctx.seed != ctx.data_seed and default.endswith(seed_tag):
+            default = default[: -len(seed_tag)]
     elif init == "scratch":
         res = int(res or uc["res"])
         default = f"{block}-scratch-{res}"
