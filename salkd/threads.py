@@ -16,6 +16,14 @@ other process needs. salkd therefore
   and at most torch's default: the fastest choice beside another heavy job, at the price of bits
   that depend on the machine's load.
 
+It also sets glibc's malloc thresholds for child processes (:data:`MALLOC_ENV`, unless set): by default
+glibc returns freed blocks above its dynamic mmap threshold to the kernel, so every large tensor of every
+training step is mapped and zero-filled again. On a quick-profile skd seed (students + S_st + Ablation-O at
+32x32, 2 threads, AMD EPYC) that was 0.64-1.76 M minor page faults and 7.6-12.0 s of system time; with
+these settings 85 k faults, 6.3-6.6 s, and 10 % less wall time (40.9 / 43.1 s against 45.6 / 47.9 s). It
+takes effect in processes started after ``import salkd`` (notebook kernels, worker processes), not in
+the running one, and only with glibc (elsewhere the variables are ignored).
+
 A resumed run keeps the thread count its checkpoint was written with, so it ends with the same bits
 as an uninterrupted run. ``SALKD_THREADS=N`` (or ``OMP_NUM_THREADS=N``, read by torch itself) always
 wins. :func:`record` says what was used, why, and is written to each run's ``env.json``.
@@ -27,12 +35,16 @@ import sys
 import time
 from typing import Any, Mapping
 
-__all__ = ["set_wait_policy", "choose_threads", "busy_cpus", "apply_thread_policy", "pinned_threads", "record"]
+__all__ = ["set_wait_policy", "MALLOC_ENV", "choose_threads", "busy_cpus", "apply_thread_policy", "pinned_threads", "record"]
 
 ENV_THREADS = "SALKD_THREADS"
 WAIT_POLICY = "PASSIVE"
 
 _state: dict[str, Any] = {}   # the wait policy seen at import, and the last applied choice
+
+#: glibc malloc settings for child processes: keep freed memory (no mmap per large block, no trimming)
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(4 << 30), "MALLOC_TRIM_THRESHOLD_": str(64 << 30),
+              "MALLOC_TOP_PAD_": str(512 << 20)}
 
 
 def set_wait_policy() -> None:
@@ -42,6 +54,8 @@ def set_wait_policy() -> None:
     preset = os.environ.get("OMP_WAIT_POLICY")
     late = "torch" in sys.modules and not preset
     os.environ.setdefault("OMP_WAIT_POLICY", WAIT_POLICY)   # child processes get it in any case
+    if not any(k in os.environ for k in MALLOC_ENV):          # the user's own malloc tuning wins
+        os.environ.update(MALLOC_ENV)
     _state["wait_policy"] = "OpenMP's default (spin, then sleep)" if late else os.environ["OMP_WAIT_POLICY"]
     _state["wait_policy_set_by"] = "user" if preset else "salkd"
     _state["wait_policy_effective"] = not late

@@ -117,3 +117,18 @@ def test_wait_policy_reaches_openmp_and_child_processes(tmp_path):
     late = subprocess.run([sys.executable, "-c", "import torch, salkd; from salkd.threads import record; "
                            "print(record()['omp_wait_policy'])"], capture_output=True, text=True, env=env, timeout=120)
     assert "GOMP_SPINCOUNT = '0'" not in late.stderr and late.stdout.strip().startswith("OpenMP's default")
+
+
+def test_child_processes_get_the_malloc_settings_unless_the_user_set_any(tmp_path):
+    """glibc's malloc thresholds reach child processes (kernels, seed workers); a user's own MALLOC_* wins."""
+    from salkd.threads import MALLOC_ENV
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    code = ("import os, subprocess, sys, salkd; print(subprocess.run([sys.executable, '-c', 'import os; "
+            "print(os.environ.get(\"MALLOC_MMAP_THRESHOLD_\"), os.environ.get(\"MALLOC_TOP_PAD_\"))'], "
+            "capture_output=True, text=True).stdout.strip())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.stdout.split() == [MALLOC_ENV["MALLOC_MMAP_THRESHOLD_"], MALLOC_ENV["MALLOC_TOP_PAD_"]], out.stderr
+    env["MALLOC_TOP_PAD_"] = "0"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.stdout.split() == ["None", "0"]
