@@ -12,7 +12,9 @@ its *key*: a SHA-256 of
 
 * the notebook file's bytes,
 * the injected parameters (JSON),
-* ``salkd.__version__``,
+* ``salkd.__version__``, the profile's resolved configuration (:func:`salkd.config.get_profile`) and a
+  hash of salkd's own ``.py`` sources (after a ``git pull`` or an edit, every notebook reruns and finds
+  which runs are still complete with the same config),
 * the key of the notebook before it in the order (a chain: a notebook reads what earlier
   notebooks produced, so when an earlier one changes, the later ones are rerun; this is cheap,
   since training stages reuse complete run folders).
@@ -192,7 +194,12 @@ def reproduce(profile: str | None = "quick", *, data_fixation: str | os.PathLike
     # where the report writes is part of the key: a run that now refreshes figures/ reruns the report
     key_params = {**params, "FIGURES": str(runs_root / profile / "figures") if out is not None
                   else str(paths.figures_dir(profile))}
+    from salkd.bench.cache import code_hash
     from salkd.pipeline import env_overrides
+
+    key_params["CONFIG"] = hashlib.sha256(json.dumps(get_profile(profile), sort_keys=True, default=str)
+                                          .encode()).hexdigest()[:16]
+    key_params["SALKD_CODE"] = code_hash(".")
 
     if env_overrides():  # profile overrides given to the kernels ($SALKD_OVERRIDES, e.g. the dry run)
         key_params["OVERRIDES"] = env_overrides()

@@ -110,6 +110,28 @@ def test_changes_invalidate_stamps(nbdir):
     assert stamp["parameters"]["RETRAIN"] is True and stamp["parameters"]["PROFILE"] == "smoke"
 
 
+def test_a_new_config_or_salkd_code_reruns_the_notebooks(nbdir, monkeypatch):
+    """After a git pull that changes a profile's settings or salkd's code, nothing is skipped as "unchanged"."""
+    from salkd import config
+    from salkd.bench import cache
+
+    out, flag = nbdir["out"], nbdir["flag"]
+    flag.write_text("ok")
+    assert rp.reproduce("smoke", out=out, progress=False) == 0
+    res: list = []
+    assert rp.reproduce("smoke", out=out, progress=False, outcomes=res) == 0
+    assert set(_status(res).values()) == {"skipped"}
+    smoke = {**config.PROFILES["smoke"], "skd": {**config.PROFILES["smoke"]["skd"], "epochs": 5}}
+    monkeypatch.setitem(config.PROFILES, "smoke", smoke)
+    res = []
+    assert rp.reproduce("smoke", out=out, progress=False, outcomes=res) == 0
+    assert set(_status(res).values()) == {"ran"}
+    monkeypatch.setattr(cache, "code_hash", lambda *p: "another-version")
+    res = []
+    assert rp.reproduce("smoke", out=out, progress=False, outcomes=res) == 0
+    assert set(_status(res).values()) == {"ran"}
+
+
 def test_keys_and_selection(nbdir, tmp_path):
     nbs = rp.notebook_paths()
     assert [p.stem for p in nbs] == ["00_first", "01_second", "02_third"]
