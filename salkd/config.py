@@ -31,6 +31,9 @@ _SMOKE: dict[str, Any] = {
     # training seeds of every compared configuration of the ablation tables and sweeps (a claim's noise
     # includes their spread; with one seed a verdict is at most "consistent")
     "seeds": 1,
+    # worker processes (one thread each) that train independent runs side by side: the seeds of an ablation,
+    # the teachers of a table (salkd.workers); 1: everything in the notebook's process
+    "workers": 1,
     "device": "auto",
     "precision": "fp32",
     "data": {
@@ -85,6 +88,8 @@ _QUICK: dict[str, Any] = {
     # 3 training seeds of every configuration the ablation tables and sweeps compare (skd Table IV and Fig. 8,
     # uvanet Tables 2-3 ablations, fastvsod Table 3 and Figs. 6-7): a claim's noise includes their spread
     "seeds": 3,
+    # two 1-thread processes do ~2x the work of one 2-thread process on these small nets (salkd.workers)
+    "workers": 2,
     "device": "auto",
     # fp32 on purpose, not "auto": bf16 training changes the weights and the scores, and "auto" resolves per
     # machine (bf16 only where oneDNN has native bf16), so the committed figures/ and the real-cpu claims
@@ -184,7 +189,7 @@ _REAL_CPU["fastvsod"] = {**_REAL_CPU["fastvsod"], "pretrained_backbones": ["csne
 _PAPER: dict[str, Any] = copy.deepcopy(_QUICK)
 # one training seed per configuration (the GPU plan of README is sized for it); --set seeds=3 gives the claims
 # their seed noise at three times the ablations' cost
-_PAPER.update({"name": "paper", "precision": "auto", "seeds": 1})
+_PAPER.update({"name": "paper", "precision": "auto", "seeds": 1, "workers": 1})
 # The papers' training sets at user paths (``datasets:<folder>`` is under $SALKD_DATASETS, default ~/datasets);
 # a missing one stops with its name and expected layout. Each source is split by its own rule
 # (salkd.data.sources): official folders / lists first; "splits" says which parts of it are used.
@@ -287,7 +292,7 @@ _RANGES: dict[str, tuple[float, float]] = {"mu": (0.0, 1.0), "alpha": (0.0, 1.0)
                                            "pretrained_lr_scale": (0.0, 10.0),
                                            "width": (0.0, 4.0), "pretrained_width": (0.0, 4.0)}
 _POSITIVE_INTS = {"epochs", "st_epochs", "stage1_epochs", "stage2_epochs", "pretrained_stage1_epochs", "batch",
-                  "seeds", "max_offset", "pretrained_res", "res"}
+                  "seeds", "workers", "max_offset", "pretrained_res", "res"}
 #: iteration budgets: a positive int (optimizer steps) or null (the stage's epochs)
 _ITER_BUDGETS = {"max_iters", "stage1_max_iters", "stage2_max_iters"}
 

@@ -78,7 +78,8 @@ def pinned_threads(env: Mapping[str, str] | None = None) -> tuple[int, str] | No
         value = env.get(name, "").strip()
         if value:
             n = _positive_int(name, value)
-            return n, f"{name}={n} (set by the user)"
+            who = "a salkd worker process, salkd.workers" if env.get("SALKD_WORKER") else "set by the user"
+            return n, f"{name}={n} ({who})"
     return None
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from salkd import results
+from salkd import results, workers
 from salkd.context import Context, val_fn
 import salkd.papers.common as common
 from salkd.papers.numbers import FASTVSOD_DATASETS, PAPER
@@ -225,20 +225,29 @@ TABLE3_VARIANTS = {"BS": dict(sd=False, td=False, fe=None), "+SD": dict(sd=True,
 def run_ablations(ctx: Context) -> dict[str, pd.DataFrame]:
     """fastvsod Table 3 (components), Fig. 6 (fusion kinds) and Fig. 7 (alpha): stage-2 runs from the one
     stage-1 checkpoint that the BS row reports, for each of the profile's training seeds (``seeds``)."""
-    fc = ctx.cfg["fastvsod"]
-    s1 = fastvsod_stage1(ctx.base())
+    fastvsod_stage1(ctx.base())   # shared by every seed: made here before any worker starts
     t3, fusion, alpha = [], [], []
-    for c in ctx.seeds("fastvsod"):
-        t3 += [results.row(c, "fastvsod_table3", v, "fastvsod", fastvsod_stage2(c, s1, **kw), task="vsod",
-                           seed=c.seed) for v, kw in TABLE3_VARIANTS.items()]
-        fusion += [results.row(c, "fastvsod_fig6", f, "fastvsod", fastvsod_stage2(c, s1, fusion=f), task="vsod",
-                               seed=c.seed) for f in fc["fusions"]]
-        alpha += [results.row(c, "fastvsod_fig7", f"alpha={float(a):g}", "fastvsod",
-                              fastvsod_stage2(c, s1, alpha=float(a)), task="vsod", alpha=float(a), seed=c.seed)
-                  for a in fc["alpha_sweep"]]
+    seeds = ctx.seeds("fastvsod")
+    workers.train_side_by_side(_ablation_seed, [(c, ()) for c in seeds])  # the profile's ``workers``
+    for c in seeds:
+        a, b, d = _ablation_seed(c)
+        t3, fusion, alpha = t3 + a, fusion + b, alpha + d
     return {"table3": results.save(ctx, "fastvsod_table3", pd.DataFrame(t3)),
             "fusion": results.save(ctx, "fastvsod_fig6", pd.DataFrame(fusion)),
             "alpha": results.save(ctx, "fastvsod_fig7", pd.DataFrame(alpha))}
+
+
+def _ablation_seed(c: Context) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """One training seed's Table 3, Fig. 6 and Fig. 7 rows (training the stage-2 runs not complete yet)."""
+    fc = c.cfg["fastvsod"]
+    s1 = fastvsod_stage1(c.base())
+    t3 = [results.row(c, "fastvsod_table3", v, "fastvsod", fastvsod_stage2(c, s1, **kw), task="vsod", seed=c.seed)
+          for v, kw in TABLE3_VARIANTS.items()]
+    fusion = [results.row(c, "fastvsod_fig6", f, "fastvsod", fastvsod_stage2(c, s1, fusion=f), task="vsod",
+                          seed=c.seed) for f in fc["fusions"]]
+    alpha = [results.row(c, "fastvsod_fig7", f"alpha={float(a):g}", "fastvsod", fastvsod_stage2(c, s1, alpha=float(a)),
+                         task="vsod", alpha=float(a), seed=c.seed) for a in fc["alpha_sweep"]]
+    return t3, fusion, alpha
 
 
 # ---- tables, figures, claims -------------------------------------------------------------------

@@ -382,32 +382,40 @@ def unlabeled_rows(ctx: Any, paper: str, experiment: str, pair: Any, **tags: Any
     teacher labels, ``pair(..., unlabeled=True)`` (:data:`WITH_UNLABELED`: same epochs, so more steps). With
     ``<paper>.unlabeled_control`` also :data:`STEP_MATCHED`: the labelled frames alone for as many optimizer
     steps as the students with the unlabeled video took (``pair(..., steps_like=<their runs>)``), which
-    separates "more data" from "more training". ``tags`` go into every row, with each run's student steps."""
+    separates "more data" from "more training". ``tags`` go into every row, with each run's student steps.
+    Seeds train side by side in the profile's ``workers`` (:mod:`salkd.workers`)."""
+
+    from salkd import workers
+
+    seeds = ctx.seeds(paper)
+    workers.train_side_by_side(_unlabeled_seed, [(c, (paper, experiment, pair, tags)) for c in seeds])
+    rows = [r for c in seeds for r in _unlabeled_seed(c, paper, experiment, pair, tags)]
+    return results.save(ctx, experiment, pd.DataFrame(rows))
+
+
+def _unlabeled_seed(c: Any, paper: str, experiment: str, pair: Any, tags: dict[str, Any]) -> list[dict[str, Any]]:
+    """One training seed's rows of :func:`unlabeled_rows` (training what is not complete yet)."""
     from salkd.papers import unlabeled as unl
 
-    cfg = ctx.cfg[paper]
+    cfg = c.cfg[paper]
     teacher, res = cfg["teachers"][0], int(cfg["res"])
-    frames = ctx.unlabeled(paper).n_frames
-    rows = []
+    frames = c.unlabeled(paper).n_frames
 
     def steps(students: Any) -> int:
         runs = list(students.values()) if isinstance(students, dict) else [students]
         return sum(unl.steps_of(r) for r in runs)
 
-    for c in ctx.seeds(paper):
-        variants: list[tuple[str, dict[str, Any], int]] = [(LABELLED_ONLY, {}, 0), (WITH_UNLABELED, {"unlabeled": True},
-                                                                                   frames)]
-        done: dict[str, Any] = {}
-        for variant, kw, n in variants:
-            students, run = pair(c, teacher, res, **kw)
-            done[variant] = students
-            rows.append(results.row(c, experiment, variant, paper, run, teacher=teacher, seed=c.seed,
-                                    unlabeled_frames=n, student_steps=steps(students), **tags))
-        if cfg.get("unlabeled_control"):
-            students, run = pair(c, teacher, res, steps_like=done[WITH_UNLABELED])
-            rows.append(results.row(c, experiment, STEP_MATCHED, paper, run, teacher=teacher, seed=c.seed,
-                                    unlabeled_frames=0, student_steps=steps(students), **tags))
-    return results.save(ctx, experiment, pd.DataFrame(rows))
+    rows, done = [], {}
+    for variant, kw, n in ((LABELLED_ONLY, {}, 0), (WITH_UNLABELED, {"unlabeled": True}, frames)):
+        students, run = pair(c, teacher, res, **kw)
+        done[variant] = students
+        rows.append(results.row(c, experiment, variant, paper, run, teacher=teacher, seed=c.seed,
+                                unlabeled_frames=n, student_steps=steps(students), **tags))
+    if cfg.get("unlabeled_control"):
+        students, run = pair(c, teacher, res, steps_like=done[WITH_UNLABELED])
+        rows.append(results.row(c, experiment, STEP_MATCHED, paper, run, teacher=teacher, seed=c.seed,
+                                unlabeled_frames=0, student_steps=steps(students), **tags))
+    return rows
 
 
 def table_unlabeled(ctx: Any, experiment: str) -> pd.DataFrame | None:

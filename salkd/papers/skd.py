@@ -13,7 +13,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from salkd import results
+from salkd import results, workers
 from salkd.context import Context, val_fn
 import salkd.papers.common as common
 import salkd.papers.fixation_claims as fixation_claims
@@ -150,15 +150,29 @@ def run(ctx: Context) -> pd.DataFrame:
     """skd Table III: for each spatial teacher and resolution (``skd.resolutions``, and ``skd.main_resolutions``
     for the first teacher only), S_s, S_t and S_st (step 1 + step 2)."""
     sc = ctx.cfg["skd"]
-    rows = []
+    jobs = []
     for k, teacher in enumerate(sc["teachers"]):
         extra = [r for r in (sc.get("main_resolutions") or []) if r not in sc["resolutions"]] if k == 0 else []
-        for res in [*sc["resolutions"], *extra]:
-            students, st = _pair(ctx, teacher, int(res))
-            rows.append(results.row(ctx, "skd_table3", "S_s", "skd", students["spatial"], teacher=teacher))
-            rows.append(results.row(ctx, "skd_table3", "S_t", "skd", students["temporal"], teacher=teacher))
-            rows.append(results.row(ctx, "skd_table3", "S_st", "skd", st, teacher=teacher))
+        jobs.append((ctx, (teacher, [int(r) for r in [*sc["resolutions"], *extra]])))
+    # the temporal student of each resolution is shared by every spatial teacher: trained here (with the first
+    # teacher's spatial student), before any worker starts, so that its bits never depend on which process won
+    t = train_teachers(ctx.base())
+    for res in sorted({r for _, (_, rs) in jobs for r in rs}):
+        skd_students(ctx, t[sc["teachers"][0]], t[ctx.cfg["teacher"]["temporal"]], res=res)
+    workers.train_side_by_side(_table3_teacher, jobs)  # each teacher's runs side by side (the profile's ``workers``)
+    rows = [r for c, args in jobs for r in _table3_teacher(c, *args)]
     return results.save(ctx, "skd_table3", pd.DataFrame(rows))
+
+
+def _table3_teacher(ctx: Context, teacher: str, resolutions: list[int]) -> list[dict[str, Any]]:
+    """One spatial teacher's Table III rows at each resolution (training what is not complete yet)."""
+    rows = []
+    for res in resolutions:
+        students, st = _pair(ctx, teacher, int(res))
+        rows.append(results.row(ctx, "skd_table3", "S_s", "skd", students["spatial"], teacher=teacher))
+        rows.append(results.row(ctx, "skd_table3", "S_t", "skd", students["temporal"], teacher=teacher))
+        rows.append(results.row(ctx, "skd_table3", "S_st", "skd", st, teacher=teacher))
+    return rows
 
 
 def run_ablations(ctx: Context) -> dict[str, pd.DataFrame]:
@@ -167,23 +181,34 @@ def run_ablations(ctx: Context) -> dict[str, pd.DataFrame]:
     sc = ctx.cfg["skd"]
     teacher, res = sc["teachers"][0], int(sc["res"])
     t4, mus = [], []
-    for c in ctx.seeds("skd"):
-        students, st = _pair(c, teacher, res)
-        scratch = skd_st(c, None, None, init="scratch", res=res)
-        t4 += [results.row(c, "skd_table4", "full", "skd", st, teacher=teacher, seed=c.seed),
-               results.row(c, "skd_table4", "Ablation-S", "skd", students["spatial"], teacher=teacher, seed=c.seed),
-               results.row(c, "skd_table4", "Ablation-T", "skd", students["temporal"], teacher=teacher, seed=c.seed),
-               results.row(c, "skd_table4", "Ablation-O", "skd", scratch, teacher=None, seed=c.seed)]
-        for mu in sc["mu_sweep"]:
-            _, st_mu = _pair(c, teacher, res, mu=float(mu))
-            mus.append(results.row(c, "skd_mu", f"mu={float(mu):g}", "skd", st_mu, teacher=teacher, mu=float(mu),
-                                   seed=c.seed))
+    seeds = ctx.seeds("skd")
+    workers.train_side_by_side(_ablation_seed, [(c, (teacher, res)) for c in seeds])  # profile's ``workers``
+    for c in seeds:
+        a, b = _ablation_seed(c, teacher, res)
+        t4 += a
+        mus += b
     out = {"table4": results.save(ctx, "skd_table4", pd.DataFrame(t4)),
            "mu": results.save(ctx, "skd_mu", pd.DataFrame(mus))}
     with_unlabeled = run_unlabeled(ctx)
     if with_unlabeled is not None:
         out["unlabeled"] = with_unlabeled
     return out
+
+
+def _ablation_seed(c: Context, teacher: str, res: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """One training seed's Table IV rows and Fig. 8 (mu) rows (training what is not complete yet)."""
+    students, st = _pair(c, teacher, res)
+    scratch = skd_st(c, None, None, init="scratch", res=res)
+    t4 = [results.row(c, "skd_table4", "full", "skd", st, teacher=teacher, seed=c.seed),
+          results.row(c, "skd_table4", "Ablation-S", "skd", students["spatial"], teacher=teacher, seed=c.seed),
+          results.row(c, "skd_table4", "Ablation-T", "skd", students["temporal"], teacher=teacher, seed=c.seed),
+          results.row(c, "skd_table4", "Ablation-O", "skd", scratch, teacher=None, seed=c.seed)]
+    mus = []
+    for mu in c.cfg["skd"]["mu_sweep"]:
+        _, st_mu = _pair(c, teacher, res, mu=float(mu))
+        mus.append(results.row(c, "skd_mu", f"mu={float(mu):g}", "skd", st_mu, teacher=teacher, mu=float(mu),
+                               seed=c.seed))
+    return t4, mus
 
 
 def run_unlabeled(ctx: Context) -> pd.DataFrame | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from salkd import results
+from salkd import results, workers
 from salkd.context import Context, val_fn
 import salkd.papers.common as common
 import salkd.papers.fixation_claims as fixation_claims
@@ -172,21 +172,28 @@ def run_ablations(ctx: Context) -> pd.DataFrame:
     temporal outputs): no extra training."""
     uc = ctx.cfg["uvanet"]
     teacher, res = uc["teachers"][0], int(uc["res"])
-    blocks = set(uc.get("blocks", ["cares", "mb", "mbse"]))
-    rows = []
-    for c in ctx.seeds("uvanet"):
-        for name, block, distill in FIG6_VARIANTS:
-            if block not in blocks:
-                continue
-            student, st = _pair(c, teacher if distill else None, res, block, distill)
-            rows.append(results.row(c, "uva_fig6", name, "uvanet", st, teacher=teacher if distill else None,
-                                    block=block, seed=c.seed))
-            if name == "CA-Res+dis":
-                rows += [results.row(c, "uva_fig6", branch, "uvanet", student, teacher=teacher, output=output,
-                                     block=block, seed=c.seed) for branch, output in FIG6_BRANCHES]
+    seeds = ctx.seeds("uvanet")
+    workers.train_side_by_side(_ablation_seed, [(c, (teacher, res)) for c in seeds])  # profile's ``workers``
+    rows = [r for c in seeds for r in _ablation_seed(c, teacher, res)]
     out = results.save(ctx, "uva_fig6", pd.DataFrame(rows))
     run_unlabeled(ctx)
     return out
+
+
+def _ablation_seed(c: Context, teacher: str, res: int) -> list[dict[str, Any]]:
+    """One training seed's Fig. 6 rows (training what is not complete yet)."""
+    blocks = set(c.cfg["uvanet"].get("blocks", ["cares", "mb", "mbse"]))
+    rows = []
+    for name, block, distill in FIG6_VARIANTS:
+        if block not in blocks:
+            continue
+        student, st = _pair(c, teacher if distill else None, res, block, distill)
+        rows.append(results.row(c, "uva_fig6", name, "uvanet", st, teacher=teacher if distill else None,
+                                block=block, seed=c.seed))
+        if name == "CA-Res+dis":
+            rows += [results.row(c, "uva_fig6", branch, "uvanet", student, teacher=teacher, output=output,
+                                 block=block, seed=c.seed) for branch, output in FIG6_BRANCHES]
+    return rows
 
 
 def run_unlabeled(ctx: Context) -> pd.DataFrame | None:
