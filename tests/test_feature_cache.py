@@ -203,11 +203,13 @@ def test_stage2_on_a_frozen_csnet_trains_from_the_feature_cache(tmp_path: Path) 
 
     ctx = Context(profile="smoke", runs=tmp_path / "runs", progress=False,
                   overrides={"fastvsod.pretrained_res": 32, "fastvsod.pretrained_stage1_epochs": 1,
-                             "fastvsod.stage2_epochs": 3})
+                             "fastvsod.stage2_epochs": 3, "fastvsod.pretrained_width": 0.5})
     s1 = fastvsod_stage1(ctx, backbone="csnet")
     s2 = fastvsod_stage2(ctx, s1)
     cfg = read_json(s2 / "config.json")
-    assert s2.name.startswith("csnet-") and cfg["feature_cache"] == {"dtype": "float16", "flip": False}
+    # a head of another width than the profile's (pretrained_width) lives in its own run folders
+    assert s1.name == "csnet-32-w0.5" and s2.name.startswith("csnet-w0.5-")
+    assert cfg["model"]["kwargs"]["width"] == 0.5 and cfg["feature_cache"] == {"dtype": "float16", "flip": False}
     hist = [float(r["train_loss"]) for r in __import__("csv").DictReader(open(s2 / "history.csv"))]
     assert len(hist) == 3 and hist[-1] < hist[0]
 

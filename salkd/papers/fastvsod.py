@@ -47,7 +47,10 @@ def fastvsod_stage1(ctx: Context, name: str | None = None, backbone: str | None 
     epochs = int(fc["pretrained_stage1_epochs"] if published else fc["stage1_epochs"])
     stages = int(fc.get("pretrained_train_stages", 0)) if published else 0
     use_cache = published and bool(fc.get("feature_cache", False))
-    suffix = (f"-ft{stages}" if stages else "") + ("" if use_cache or not published else "-nocache")
+    width = fc.get("pretrained_width") if published else None
+    width = float(fc["width"] if width is None else width)
+    suffix = ((f"-w{width:g}" if width != float(fc["width"]) else "") + (f"-ft{stages}" if stages else "")
+              + ("" if use_cache or not published else "-nocache"))
     run = ctx.run_dir("fastvsod_stage1", name or f"{backbone}-{res}{suffix}")
     # the paper's stage 1 is 40,000 iterations, poly over them (``fastvsod.stage1_max_iters``; None: epochs)
     iters = None if published else fc.get("stage1_max_iters")
@@ -58,8 +61,7 @@ def fastvsod_stage1(ctx: Context, name: str | None = None, backbone: str | None 
     config = {"stage": "fastvsod_stage1", "res": res, **ctx.data_key("vsod"), "profile": ctx.profile}
     if use_cache:  # what the training frames are: cached features (dtype) and the one augmentation left
         config["feature_cache"] = {"dtype": str(fc["feature_cache_dtype"]), "flip": bool(fc["feature_cache_flip"])}
-    width = fc.get("pretrained_width") if published else None
-    kw = {"backbone": backbone, "width": float(fc["width"] if width is None else width), "fusion": "attention"}
+    kw = {"backbone": backbone, "width": width, "fusion": "attention"}
     if published:
         kw["freeze_backbone"] = True
         if stages:
@@ -134,6 +136,8 @@ def fastvsod_stage2(ctx: Context, stage1_run: str | os.PathLike, *, sd: bool = T
     kw.update({"fusion": fusion, "encoder": fe is not None, "keep_encoder_at_test": fe == "test"})
     tag = _tag(sd, td, fe)
     prefix = "" if kw.get("backbone") == fc["backbone"] else f"{kw.get('backbone')}-"
+    if float(kw.get("width", fc["width"])) != float(fc["width"]):   # a head of another width (pretrained_width)
+        prefix += f"w{float(kw['width']):g}-"
     if kw.get("backbone_train_stages"):
         prefix += f"ft{kw['backbone_train_stages']}-"
     run = ctx.run_dir("fastvsod_stage2", name or f"{prefix}{tag}-{fusion}-a{alpha:g}")
