@@ -493,3 +493,14 @@ def test_claims_say_in_which_precision_the_runs_were_trained(tmp_path) -> None:
     assert "1 in bf16" in line and "2 in fp32" in line
     (tmp_path / "skd_st" / "r2" / "env.json").write_text(json.dumps({"precision": "fp32"}))
     assert training_precision_line(tmp_path) == "Training precision: every run (3) was trained in fp32."
+
+
+def test_ablation_and_sweep_rows_say_their_resolution_and_seeds():
+    """Tables printed beside the papers' 64 px numbers say at which input ours ran, and over how many seeds."""
+    import pandas as pd
+
+    from salkd.papers.common import runs_desc
+
+    ov = pd.DataFrame({"res": [32, 32, 32], "seed": [0, 1, 2]})
+    assert runs_desc(ov) == {"input (ours)": "32x32", "seeds": 3}
+    assert runs_desc(pd.DataFrame({"res": [64, 32]})) == {"input (ours)": "32x32, 64x64", "seeds": 1}

@@ -64,6 +64,15 @@ def table_teacher_res(ctx: Any, experiment: str, variant: str, paper_key: str, t
     return pd.DataFrame(rows)
 
 
+def runs_desc(ov: pd.DataFrame) -> dict[str, Any]:
+    """``{"input (ours)": "32x32", "seeds": 3}`` of some rows of an experiment: the resolution(s) its runs were
+    trained and scored at and how many training seeds they hold (the papers' numbers beside may be at another
+    resolution: the row says which is ours)."""
+    res = sorted({results.res_int(r) for r in ov["res"].dropna()}) if "res" in ov.columns else []
+    seeds = ov["seed"].nunique() if "seed" in ov.columns and ov["seed"].notna().any() else 1
+    return {"input (ours)": ", ".join(f"{r}x{r}" for r in res) or "—", "seeds": int(seeds)}
+
+
 def table_ablation(ctx: Any, experiment: str, paper: Mapping[str, Any], task: str = "fixation",
                    order: Sequence[str] | None = None) -> pd.DataFrame | None:
     df = results.load_or_none(ctx, experiment)
@@ -74,7 +83,9 @@ def table_ablation(ctx: Any, experiment: str, paper: Mapping[str, Any], task: st
         variants = [v for v in order if v in variants] + [v for v in variants if v not in order]
     rows = []
     for v in variants:
-        row: dict[str, Any] = {"variant": v, "data": results.data_desc(ctx, task)}
+        ov = results.overall(df)
+        row: dict[str, Any] = {"variant": v, "data": results.data_desc(ctx, task),
+                               **runs_desc(ov[ov["variant"].astype(str) == v])}
         p = paper.get(v)
         if task == "fixation":
             row.update(fix_cols(ctx, df, {"variant": v}, p if isinstance(p, Mapping) else {"nss": p}))
@@ -96,7 +107,8 @@ def table_sweep(ctx: Any, experiment: str, col: str, paper: Mapping[float, Any],
     rows = []
     for x in sorted(pd.to_numeric(ov[col], errors="coerce").dropna().unique()):
         p = paper.get(round(float(x), 3))
-        row: dict[str, Any] = {col: float(x), "data": results.data_desc(ctx, task)}
+        sel = ov[pd.to_numeric(ov[col], errors="coerce") == float(x)]
+        row: dict[str, Any] = {col: float(x), "data": results.data_desc(ctx, task), **runs_desc(sel)}
         if task == "fixation":
             row.update(fix_cols(ctx, df, {col: float(x)}, {"nss": p} if p is not None else {}))
         else:
