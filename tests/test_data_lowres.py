@@ -149,3 +149,19 @@ def test_real_davis_cache_two_videos(tmp_path):
     assert 0 < (a["mask"] > 0).mean() < 0.5
     meta = json.loads((c.path / "lowres.json").read_text())
     assert meta["size"] == [32, 32] and len(meta["videos"]) == 2
+
+
+def _build_cache(root: str, out: str) -> int:
+    return len(cache_lowres(open_dataset(root), (16, 16), out, progress=False).videos)
+
+
+def test_two_processes_building_one_cache_take_turns(tmp_path):
+    """Worker processes (salkd.workers) that need the same low-res cache: both succeed, one builds it."""
+    import multiprocessing
+
+    root = make_dhf1k(tmp_path / "dhf1k", n_videos=4, n_frames=6)
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(2) as pool:
+        counts = pool.starmap(_build_cache, [(str(root), str(tmp_path / "cache"))] * 4)
+    assert counts == [4, 4, 4, 4]
+    assert not [p for p in (tmp_path / "cache").rglob(".*") if ".old-" in p.name or p.name.endswith(".tmp")]

@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from ..atomic import atomic_dir, write_json
+from ..locks import locked
 from .imageio import DatasetError, read_gray, read_rgb, to_binary_mask, to_density, to_fixation
 from .layouts import LABEL_KINDS, VideoDataset, aspect_matches
 
@@ -174,14 +175,24 @@ def cache_lowres(dataset: VideoDataset, size: Sequence[int], root: str | Path, *
     """Reduce every frame and label of ``dataset`` to ``size = (H, W)`` with R and cache it under ``root``.
 
     Each video is (re)computed only when its key (source paths + sizes + mtimes + size) changed.
-    ``workers`` threads decode images in parallel (OpenCV releases the GIL).
+    ``workers`` threads decode images in parallel (OpenCV releases the GIL). Processes that build the same
+    cache take turns (a lock beside it).
     """
-    from tqdm.auto import tqdm
-
     size = _check_size(size)
     if len(dataset) == 0:
         raise DatasetError(f"dataset {dataset.root} has no videos to cache")
     base = cache_root_for(dataset, size, root)
+    base.parent.mkdir(parents=True, exist_ok=True)
+    # one writer at a time: two processes (salkd.workers) that need the same cache would otherwise rebuild the
+    # same video folder and collide in atomic_dir; the second waits, then finds every video fresh
+    with locked(base, wait=True, what="low-res cache"):
+        return _cache_lowres_locked(dataset, size, base, progress, workers)
+
+
+def _cache_lowres_locked(dataset: VideoDataset, size: tuple[int, int], base: Path, progress: bool,
+                         workers: int) -> "LowResCache":
+    from tqdm.auto import tqdm
+
     kinds = [k for k in LABEL_KINDS if any(v.label_paths(k) is not None for v in dataset)]
     entries, stale = [], []
     for video in dataset.videos:
