@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from ..atomic import atomic_dir
+from ..locks import locked
 from .lowres import LowResCache, _safe
 from .samples import FrameDataset, FramePairDataset
 
@@ -104,9 +105,8 @@ def cache_features(lowres: LowResCache, model: Cacheable, root: str | Path, *, d
                    flip: bool = False, batch: int = 8, progress: bool = True) -> FeatureCache:
     """``model.cache_inputs`` of every frame of ``lowres`` (and of its mirror with ``flip``), stored under
     ``root`` as described in the module docstring; videos whose key matches are reused as they are.
-    Frames go through the model ``batch`` at a time, in order (the same batches on every build)."""
-    from tqdm.auto import tqdm
-
+    Frames go through the model ``batch`` at a time, in order (the same batches on every build). Processes
+    that build the same cache take turns (a lock beside it)."""
     if dtype not in _DTYPES:
         raise ValueError(f"feature cache dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
     digest = model.feature_cache_key()
@@ -114,6 +114,15 @@ def cache_features(lowres: LowResCache, model: Cacheable, root: str | Path, *, d
         raise ValueError(f"{type(model).__name__} has no frozen part to cache")
     h, w = lowres.size
     base = Path(root) / lowres.path.parent.name / f"{h}x{w}" / f"{digest[:16]}-{dtype}{'-flip' if flip else ''}"
+    base.parent.mkdir(parents=True, exist_ok=True)
+    with locked(base, wait=True, what="feature cache"):   # processes that need the same cache take turns
+        return _build_locked(lowres, model, base, digest, dtype, flip, batch, progress)
+
+
+def _build_locked(lowres: LowResCache, model: Cacheable, base: Path, digest: str, dtype: str, flip: bool,
+                  batch: int, progress: bool) -> FeatureCache:
+    from tqdm.auto import tqdm
+
     keys = {e["name"]: e.get("key", "") for e in lowres._index["videos"]}
     dirs: dict[str, Path] = {}
     names: list[str] | None = None
