@@ -163,7 +163,7 @@ def test_step_matched_control_of_the_unlabeled_rows(tmp_path: Path) -> None:
         paper = "skd" if mod is skd else "uvanet"
         claim = fc.unlabeled_step_claim(ctx, paper, exp, "S")
         assert claim["verdict"] in VERDICTS and claim["verdict"] != "not measured"
-    with pytest.raises(FileNotFoundError, match="history.csv"):
+    with pytest.raises(FileNotFoundError, match="metrics.json"):
         steps_of(tmp_path)
 
 

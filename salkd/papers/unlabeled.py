@@ -29,20 +29,20 @@ SUFFIX = "-unl"
 
 
 def steps_of(run: str | os.PathLike) -> int:
-    """The optimizer steps a finished training run took (the ``step`` of its last ``history.csv`` row): what the
-    step-matched control of the unlabeled-video rows trains for. ``FileNotFoundError`` / ``ValueError`` naming
-    the file when the run has no history."""
-    import csv
+    """The optimizer steps a finished training run took (``steps`` of its ``metrics.json``, written when it
+    completes): what the step-matched control of the unlabeled-video rows trains for. ``FileNotFoundError``
+    / ``ValueError`` naming the file when the run is not finished."""
     from pathlib import Path
 
-    path = Path(run) / "history.csv"
+    from salkd.runs import read_json
+
+    path = Path(run) / "metrics.json"
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: {run} is not a finished training run")
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    if not rows or not str(rows[-1].get("step", "")).strip():
-        raise ValueError(f"{path} has no 'step' in its last row: cannot tell how many steps {run} took")
-    return int(float(rows[-1]["step"]))
+    steps = read_json(path).get("steps")
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"{path} has no step count ('steps'): cannot tell how many steps {run} took")
+    return steps
 
 
 def steps_suffix(max_iters: int | None) -> str:
