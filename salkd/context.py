@@ -211,7 +211,8 @@ class Context:
 
     def settings(self, **kw: Any) -> TrainSettings:
         base = dict(seed=int(self.seed), device=str(self.device), progress=self.progress,
-                    precision=str(self.cfg.get("precision", "fp32")))
+                    precision=str(self.cfg.get("precision", "fp32")),
+                    channels_last=bool(self.cfg.get("channels_last", False)))
         base.update(kw)
         return TrainSettings(**base)
 

@@ -1,7 +1,9 @@
 """The training engine: loss falls, checkpoints resume exactly, complete runs are reused, DDP = 1 process."""
 from __future__ import annotations
 
+import copy
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -191,3 +193,54 @@ def test_a_run_folder_is_trained_by_one_process_at_a_time(tmp_path):
         p.join(30)
     with locked(run, wait=False):   # free again once the holder is gone
         pass
+
+
+def test_channels_last_training_does_the_same_math(tmp_path: Path) -> None:
+    """``channels_last`` (the quick profile's layout) changes the memory order, not the arithmetic: the same
+    run in both layouts has the same losses up to float rounding, and its loss falls."""
+    a = fit(toy_model(), toy_loss, ToyDataset(), tmp_path / "nchw", _settings(epochs=3))
+    b = fit(toy_model(), toy_loss, ToyDataset(), tmp_path / "nhwc", _settings(epochs=3, channels_last=True))
+    la, lb = ([row["train_loss"] for row in r.history] for r in (a, b))
+    assert lb[-1] < lb[0]
+    assert lb == pytest.approx(la, rel=1e-4)
+    assert json.loads((b.run / "config.json").read_text())["train"]["channels_last"] is True
+
+
+@pytest.mark.parametrize("name", ["skd_spatial", "skd_temporal", "skd_st", "uva_student", "uva_st"])
+def test_students_train_in_channels_last_layout(name: str) -> None:
+    """Every student's forward and backward run on channels-last weights and inputs (no op needs the
+    contiguous layout) and give the contiguous outputs and gradients up to float rounding."""
+    from salkd.models import build
+    from salkd.models.inputs import example_inputs
+
+    torch.manual_seed(0)
+    base = build(name)
+    xs = [torch.cat([x] * 4) for x in example_inputs(base, 32)]
+    outs, grads = [], []
+    for cl in (False, True):
+        m = copy.deepcopy(base).train()
+        inp = xs
+        if cl:
+            m = m.to(memory_format=torch.channels_last)
+            inp = [x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x for x in xs]
+        out = m(*inp)
+        out = out if isinstance(out, (tuple, list)) else (out,)
+        sum(o.float().square().mean() for o in out).backward()
+        outs.append([o.detach() for o in out])
+        grads.append([p.grad.clone() for p in m.parameters() if p.grad is not None])
+    for o1, o2 in zip(*outs):
+        assert torch.allclose(o1, o2, atol=1e-5, rtol=1e-4)
+    assert len(grads[0]) == len(grads[1]) > 0
+    for g1, g2 in zip(*grads):
+        # sums in another order (BatchNorm over a batch of 4 amplifies the rounding); a layout bug is O(1)
+        assert (g1 - g2).norm() <= 5e-3 * g1.norm() + 1e-6
+
+
+def test_profiles_choose_the_training_layout() -> None:
+    from salkd.config import get_profile
+
+    assert get_profile("quick")["channels_last"] is True and get_profile("smoke")["channels_last"] is False
+    assert get_profile("real-cpu")["channels_last"] is False    # its published runs are reused
+    assert get_profile("quick", {"channels_last": False})["channels_last"] is False
+    with pytest.raises(ValueError, match="channels_last"):
+        get_profile("quick", {"channels_last": "yes"})

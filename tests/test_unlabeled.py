@@ -204,3 +204,16 @@ def test_published_teacher_rows_use_their_recorded_cost(tmp_path: Path) -> None:
     assert r["MMACs/frame"] == pytest.approx(220.0) and r["CPU FPS (1 thread, batch 1)"] == 22.0
     assert r["params (M)"] == pytest.approx(0.515281) and r["NSS"] == pytest.approx(3.3)
     assert "optimistic" in r["note"] and np.isclose(r["memory (MB)"], 12.5)
+
+
+def test_rows_at_another_input_size_than_the_papers_say_so() -> None:
+    """skd Table IV / Fig. 8 and uvanet Fig. 6 are the papers' 64x64 students: a measured row made at 32x32
+    says so; rows at 64x64 and unmeasured rows are left as they are."""
+    from salkd.papers.fixation_claims import input_size_note
+
+    rows = [{"verdict": "inconclusive", "note": "noise ..."}, {"verdict": "not measured", "note": "not run"}]
+    input_size_note(rows, 32)
+    assert rows[0]["note"].startswith("every compared run at 32x32, the paper's at 64x64") and "noise" in rows[0]["note"]
+    assert rows[1]["note"] == "not run"
+    same = [{"verdict": "consistent", "note": "n"}]
+    assert input_size_note(same, 64)[0]["note"] == "n"

@@ -321,6 +321,7 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
     rows.append(best_claim(ctx, "skd", "Fig. 8", f"mu = {best_mu:g} is the best mu", mu, "mu", best_mu, "nss", fx,
                            "skd_mu", f"best at {best_mu:g} (NSS {PAPER['skd_mu'][best_mu]:.3f})"))
     rows += _mu_shape_claims(ctx, mu)
+    fixation_claims.input_size_note(rows[:4] + rows[-3:], int(ctx.cfg["skd"]["res"]))   # Table IV and Fig. 8
     s64 = results.summarize(ctx, t3, "nss", variant="S_st", teacher="dva", res=64) if t3 is not None else None
     paper64 = PAPER["skd_table1"]["SKD-DVA-64"]["nss"]
     rows.append(claim_row("skd", "Table I", "SKD-DVA-64 NSS on AVS1K", "nss", paper64,
