@@ -143,7 +143,8 @@ def _teacher_settings(ctx: Any) -> dict[str, str]:
             "resolution": (f"{res}" if trained else "") + ("; " if trained and len(trained) < len(archs) else "")
                           + ("published models: their own input size" if len(trained) < len(archs) else ""),
             "batch": str(tc["batch"]) if trained else na, "optimizer, lr": f"Adam, {tc['lr']:g}" if trained else na,
-            "epochs": str(tc["epochs"]) if trained else na}
+            "epochs": str(tc["epochs"]) if trained else na,
+            **({} if trained else {"arithmetic": na})}
 
 
 def run_settings(ctx: Any, stage: str) -> dict[str, str]:
@@ -153,7 +154,9 @@ def run_settings(ctx: Any, stage: str) -> dict[str, str]:
 
     cfg = ctx.cfg
     task = "vsod" if stage.startswith("fastvsod") else "fixation"
-    out = {"data": results.data_desc(ctx, task)}
+    out = {"data": results.data_desc(ctx, task),
+           "arithmetic": f"{cfg.get('precision', 'fp32')}, "
+                         f"{'channels-last (NHWC)' if cfg.get('channels_last') else 'contiguous (NCHW)'} layout"}
     if stage == "teachers":
         out.update(_teacher_settings(ctx))
         return out

@@ -161,6 +161,8 @@ def test_settings_table_reads_the_run_settings_from_the_config(profile):
     assert list(one.columns) == ["this run", "paper"] and one.index.name == "setting"
     assert one.loc["batch", "this run"] == "24" and one.loc["batch", "paper"] == SETTINGS["skd_students"]["batch"]
     assert one.loc["optimizer, lr", "this run"] == f"Adam, {cfg['skd']['lr']:g}"
+    assert one.loc["arithmetic", "this run"] == (f"{cfg['precision']}, channels-last (NHWC) layout"
+                                                 if cfg["channels_last"] else f"{cfg['precision']}, contiguous (NCHW) layout")
     many = nbtools.settings_table(ctx, *nbtools.SETTING_STAGES)
     assert many.loc["fastvsod stage 2: optimizer, lr", "this run"].startswith("SGD, 0.0005, momentum 0.95")
     assert many.loc["fastvsod stage 1: pretrained", "this run"].startswith(
