@@ -140,8 +140,8 @@ _QUICK: dict[str, Any] = {
                  "feature_cache": True, "feature_cache_dtype": "float16", "feature_cache_flip": False,
                  "pretrained": None, "stage1_max_iters": None, "stage2_max_iters": None},
     "eval": {"max_frames_per_video": None},
-    # 32 and 64: the input sizes of the papers' speed claims (skd Table I / V, uvanet Table 1 / 4); the
-    # 128 rung took ~1/3 of the 265 s of 07 on 2 cores (the paper profile times 32-256)
+    # 32 and 64: the input sizes of the papers' speed claims (skd Table I / V, uvanet Table 1 / 4); with the
+    # 128 rung 07 took 270 s on 2 cores, without it 144 s (the paper profile times 32-256)
     "bench": {"quick": True, "res": [32, 64], "batch": [1, 64],
               "models": ["skd_st", "uva_st", "fastvsod[backbone=resnet18]"]},
     "references": {"fixation": [], "vsod": []},
