@@ -212,8 +212,8 @@ def test_rows_at_another_input_size_than_the_papers_say_so() -> None:
     from salkd.papers.fixation_claims import input_size_note
 
     rows = [{"verdict": "inconclusive", "note": "noise ..."}, {"verdict": "not measured", "note": "not run"}]
-    input_size_note(rows, 32)
-    assert rows[0]["note"].startswith("every compared run at 32x32, the paper's at 64x64") and "noise" in rows[0]["note"]
+    input_size_note(rows, 32, "skd.res")
+    assert rows[0]["note"].startswith("every compared run at 32x32, the paper's at 64x64 (set skd.res") and "noise" in rows[0]["note"]
     assert rows[1]["note"] == "not run"
     same = [{"verdict": "consistent", "note": "n"}]
-    assert input_size_note(same, 64)[0]["note"] == "n"
+    assert input_size_note(same, 64, "skd.res")[0]["note"] == "n"

@@ -82,10 +82,11 @@ def resolution_claims(ctx: Any, paper: str, ref: str, df: pd.DataFrame | None, v
     return rows
 
 
-def input_size_note(rows: list[dict[str, Any]], res: int, paper_res: int = 64) -> list[dict[str, Any]]:
+def input_size_note(rows: list[dict[str, Any]], res: int, key: str, paper_res: int = 64) -> list[dict[str, Any]]:
     """Say on each measured row which input size its runs trained and tested at when it is not the paper's
     (skd Table IV / Fig. 8 and uvanet Fig. 6 are the papers' 64x64 students): the comparison is still fair
-    (every compared run at the same size), but it is made at another size than the paper's."""
+    (every compared run at the same size), but it is made at another size than the paper's. ``key``: the
+    profile key that sets the size, e.g. ``skd.res``."""
     from salkd.verdicts import NOT_MEASURED
 
     if int(res) == int(paper_res):
@@ -93,7 +94,7 @@ def input_size_note(rows: list[dict[str, Any]], res: int, paper_res: int = 64) -
     for r in rows:
         if r.get("verdict") != NOT_MEASURED:
             r["note"] = (f"every compared run at {int(res)}x{int(res)}, the paper's at {int(paper_res)}x{int(paper_res)} "
-                         f"(set <paper>.res to run it there); " + str(r.get("note") or ""))
+                         f"(set {key} to run it there); " + str(r.get("note") or ""))
     return rows
 
 

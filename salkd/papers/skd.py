@@ -318,10 +318,11 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
                               fx, ", ".join(f"{k}: {v:.3f}" for k, v in p4.items()), lowest=True, what="variant"))
     rows += fixation_claims.resolution_claims(ctx, "skd", "Table III", t3, "S_st", "skd_table3", "skd_table3")
     best_mu = _paper_mu()
-    rows.append(best_claim(ctx, "skd", "Fig. 8", f"mu = {best_mu:g} is the best mu", mu, "mu", best_mu, "nss", fx,
-                           "skd_mu", f"best at {best_mu:g} (NSS {PAPER['skd_mu'][best_mu]:.3f})"))
-    rows += _mu_shape_claims(ctx, mu)
-    fixation_claims.input_size_note(rows[:4] + rows[-3:], int(ctx.cfg["skd"]["res"]))   # Table IV and Fig. 8
+    fig8 = [best_claim(ctx, "skd", "Fig. 8", f"mu = {best_mu:g} is the best mu", mu, "mu", best_mu, "nss", fx,
+                       "skd_mu", f"best at {best_mu:g} (NSS {PAPER['skd_mu'][best_mu]:.3f})"), *_mu_shape_claims(ctx, mu)]
+    fixation_claims.input_size_note([r for r in rows if r["source"] == "Table IV"] + fig8, int(ctx.cfg["skd"]["res"]),
+                                    "skd.res")
+    rows += fig8
     s64 = results.summarize(ctx, t3, "nss", variant="S_st", teacher="dva", res=64) if t3 is not None else None
     paper64 = PAPER["skd_table1"]["SKD-DVA-64"]["nss"]
     rows.append(claim_row("skd", "Table I", "SKD-DVA-64 NSS on AVS1K", "nss", paper64,

@@ -314,7 +314,7 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
         rows.append(better_claim(ctx, "uvanet", "Fig. 6", text, u6, "nss", {"variant": a}, {"variant": b},
                                  PAPER["uva_fig6"][a], PAPER["uva_fig6"][b], "fixation", "uva_fig6"))
         rows[-1]["central"] = (a, b) == ("CA-Res+dis", "CA-Res+scratch")   # distillation helps
-    fixation_claims.input_size_note(rows[-len(FIG6_CLAIMS):], int(ctx.cfg["uvanet"]["res"]))
+    fixation_claims.input_size_note(rows[-len(FIG6_CLAIMS):], int(ctx.cfg["uvanet"]["res"]), "uvanet.res")
     u64 = results.summarize(ctx, u3, "nss", variant="S_sp", teacher="dva", res=64) if u3 is not None else None
     rows.append(claim_row("uvanet", "Table 1", "UVA-DVA-64 NSS on AVS1K", "nss", PAPER["uva_table1"]["UVA-DVA-64"]["nss"],
                           None if u64 is None else round(u64.value, 3), None, None,
