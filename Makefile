@@ -40,7 +40,7 @@ reproduce: venv
 # JupyterLab on the project's venv and kernel, on 127.0.0.1 with a token (printed with the URL).
 lab: venv
 	$(VENV)/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
-		--ServerApp.root_dir=$(CURDIR) $(ROOT_FLAG) notebooks/09_explore.ipynb
+		--ServerApp.root_dir=$(CURDIR) $(ROOT_FLAG) notebooks/10_explore.ipynb
 
 # Debian's chromium + chromium-driver for the browser test (no browser download at run time).
 browser-deps:

@@ -37,7 +37,8 @@ __all__ = ["DryRunSettings", "DryRunReport", "dry_run_overrides", "changed_keys"
            "check_outputs", "run_ddp", "dry_run", "TRAINING_STAGES"]
 
 #: the stages whose run folders the dry run checks (``data`` is checked through the datasets)
-TRAINING_STAGES = ("teachers", "skd_students", "skd_st", "uva_student", "uva_st", "fastvsod_stage1", "fastvsod_stage2")
+TRAINING_STAGES = ("teachers", "skd_students", "skd_st", "uva_student", "uva_st", "fastvsod_stage1", "fastvsod_stage2",
+                   "distill")
 #: config sections whose values the dry run leaves alone except for budget keys
 _BUDGET_FREE = ("data", "eval", "bench", "references")
 
@@ -192,7 +193,8 @@ def _expected(cfg: Mapping[str, Any]) -> dict[str, set[int]]:
             "skd_st": {int(r) for r in cfg["skd"]["resolutions"]} | {int(cfg["skd"]["res"])},
             "uva_student": {int(r) for r in cfg["uvanet"]["resolutions"]} | {int(cfg["uvanet"]["res"])},
             "uva_st": {int(r) for r in cfg["uvanet"]["resolutions"]} | {int(cfg["uvanet"]["res"])},
-            "fastvsod_stage1": fv, "fastvsod_stage2": fv}
+            "fastvsod_stage1": fv, "fastvsod_stage2": fv,
+            "distill": {int(cfg["distill"]["res"]), int(cfg["distill"]["scarcity_res"])}}
 
 
 def _optional_tables(cfg: Mapping[str, Any]) -> set[str]:

@@ -1,4 +1,4 @@
-"""The runs of a profile, which of them are the main ones, and the interactive explorer of ``09_explore``.
+"""The runs of a profile, which of them are the main ones, and the interactive explorer of ``10_explore``.
 
 * :func:`complete_runs` / :func:`run_table`: the complete run folders of the profile, as
   ``{"<stage>/<name>": path}`` or as a table of their settings (teacher, resolution, mu, alpha, ...).

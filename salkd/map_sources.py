@@ -120,10 +120,20 @@ def _predict_frames(model: torch.nn.Module, frames: list[np.ndarray], batch: int
     return out
 
 
+#: how a video fixation teacher's maps are stored (part of their cache key): each frame's map divided by its
+#: maximum, as the density labels are scaled to peak 255. TinyHD's sigmoid maps peak at only 0.04-0.25: stored
+#: raw as uint8 they kept 10-60 grey levels, and as soft targets (skd eq. 3) they were 4-25x weaker than the
+#: gaze labels they are mixed with (a student distilled from them alone could collapse to an all-dark map).
+#: NSS, CC, SIM and KLD do not change under this scaling.
+FIXATION_MAPS = "max1"
+
+
 def _video_maps(model: torch.nn.Module, frames: list[np.ndarray]) -> np.ndarray:
-    """uint8 (T, h, w) maps of one whole video."""
+    """uint8 (T, h, w) maps of one whole video; a video fixation model's maps (TinyHD) each scaled to peak
+    255 (:data:`FIXATION_MAPS`), a salient-object model's (CSNet) as they are."""
     if hasattr(model, "predict_video"):
-        maps = model.predict_video(frames)
+        maps = [np.asarray(m, np.float32) for m in model.predict_video(frames)]
+        maps = [m / m.max() if m.max() > 0 else m for m in maps]
     else:
         maps = _predict_frames(model, frames)
     return np.stack([np.clip(np.asarray(m, np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8) for m in maps])
@@ -144,6 +154,8 @@ def source_maps(ctx: Any, arch: str, task: str, split: str, *, dataset: Any = No
     from salkd.models import pretrained
 
     _, sha = weights_sha256(arch)
+    if task == "fixation":
+        sha = f"{sha}|{FIXATION_MAPS}"  # maps stored under another convention get another key
     if dataset is None and ctx.dataset(task, split).info.get("sources") is not None:
         dataset = ctx.dataset(task, split)  # several sources (salkd.data.sources): no one root folder to reopen
     if dataset is None:

@@ -13,7 +13,7 @@
 * Figures and maps (from :mod:`salkd.viz`): :func:`figure`, :func:`show_samples`,
   :func:`plot_histories`, :func:`compare_maps`, :func:`predict_frame`, :func:`ground_truth`,
   :func:`frame_metrics`, :func:`overlay`.
-* The explorer of ``09_explore``: :func:`explore` (from :mod:`salkd.explore`).
+* The explorer of ``10_explore``: :func:`explore` (from :mod:`salkd.explore`).
 
 Importing this module lets IPython show the object-API figures inline (:func:`salkd.viz.register_png`).
 """

@@ -24,11 +24,12 @@ import pandas as pd
 
 from salkd import results
 from salkd.claims import write_claims
+from salkd.distill import claims as distill_claims
 from salkd.papers import PAPERS, teachers
 
-#: the report's sections: the teachers and baselines, then each paper (same interface: TABLES, figures,
-#: prediction_figures, claims)
-SECTIONS = [teachers, *PAPERS.values()]
+#: the report's sections: the teachers and baselines, then each paper, then the distillation test (same
+#: interface: TABLES, figures, prediction_figures, claims)
+SECTIONS = [teachers, *PAPERS.values(), distill_claims]
 from salkd.tables import write_table
 
 __all__ = ["make_all", "claims", "TABLES", "FIGURES", "predictions", "roc_all_frames", "ReportError"]

@@ -161,7 +161,7 @@ def reproduce(profile: str | None = "quick", *, data_fixation: str | os.PathLike
     notebooks as ``RETRAIN`` (retrain complete runs); ``timeout``: per-cell timeout in seconds
     (``None``: none); ``progress``: papermill's per-notebook progress bar. ``outcomes``: a list to
     receive one :class:`Outcome` per selected notebook (for callers and tests). ``keep_going``: the
-    report (notebook 08) builds what it can past a failed table or figure and lists the failures in
+    report (notebook 09) builds what it can past a failed table or figure and lists the failures in
     ``CLAIMS.md`` instead of stopping (``SALKD_KEEP_GOING=1`` in the kernels). ``refresh_figures``:
     the ``quick`` report rewrites the committed ``figures/`` (``SALKD_REFRESH_FIGURES=1`` in the
     kernels; ``make reproduce`` asks for it); without it, figures go to ``<runs>/<profile>/figures``.

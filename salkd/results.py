@@ -29,7 +29,7 @@ MAKER = {"teachers": "01_teachers", "skd_table3": "02_skd_students / 03_skd_spat
          "skd_table4": "06_ablations", "skd_mu": "06_ablations", "uva_table3": "04_uvanet",
          "uva_fig6": "06_ablations", "skd_unlabeled": "06_ablations", "uva_unlabeled": "06_ablations",
          "fastvsod_main": "05_fastvsod", "fastvsod_table3": "06_ablations",
-         "fastvsod_fig6": "06_ablations", "fastvsod_fig7": "06_ablations", "speed": "07_speed_memory",
+         "fastvsod_fig6": "06_ablations", "fastvsod_fig7": "06_ablations", "speed": "08_speed_memory",
          "data": "00_data"}
 
 

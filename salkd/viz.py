@@ -2,7 +2,7 @@
 
 Everything returns a :class:`matplotlib.figure.Figure` made with the object API (no ``pyplot``
 state), so the helpers work the same under JupyterLab, papermill and nbmake. The paper figures
-themselves are made by :mod:`salkd.plots` / :mod:`salkd.report` (notebook 08).
+themselves are made by :mod:`salkd.plots` / :mod:`salkd.report` (notebook 09).
 
 Conventions for the maps shown here (the same as :mod:`salkd.evaluate`): a model sees the frame
 reduced with R to its own resolution (from the low-res cache) and its map ``sigmoid(logits)`` is

@@ -1,7 +1,7 @@
-"""09_explore in JupyterLab, driven by headless Chromium as a user would (``make test-browser``).
+"""10_explore in JupyterLab, driven by headless Chromium as a user would (``make test-browser``).
 
 The test starts JupyterLab on a free port of 127.0.0.1 with a random token, opens a parameterized copy
-of ``notebooks/09_explore.ipynb`` (a small DHF1K-layout dataset with two test videos and three untrained S_st runs), runs all
+of ``notebooks/10_explore.ipynb`` (a small DHF1K-layout dataset with two test videos and three untrained S_st runs), runs all
 cells, checks that no cell has an error output, then moves the frame slider and changes the video, and
 checks each time that the explorer's figure and table changed and that exactly one figure is on screen.
 Every process it starts is stopped at the end. It needs Debian's ``chromium`` and ``chromium-driver``
@@ -90,8 +90,8 @@ def _make_runs(runs_root: Path) -> None:
 def _parameterized_notebook(dest: Path, data: Path, runs_root: Path) -> Path:
     import papermill as pm
 
-    out = dest / "09_explore.ipynb"
-    pm.execute_notebook(str(ROOT / "notebooks" / "09_explore.ipynb"), str(out), prepare_only=True, log_output=False,
+    out = dest / "10_explore.ipynb"
+    pm.execute_notebook(str(ROOT / "notebooks" / "10_explore.ipynb"), str(out), prepare_only=True, log_output=False,
                         parameters={"PROFILE": "smoke", "DATA_FIXATION": str(data), "OUT": str(runs_root),
                                     "DEVICE": "cpu"}, progress_bar=False)
     return out
@@ -99,7 +99,7 @@ def _parameterized_notebook(dest: Path, data: Path, runs_root: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """A JupyterLab server on a free local port serving a folder with the parameterized 09_explore."""
+    """A JupyterLab server on a free local port serving a folder with the parameterized 10_explore."""
     tmp = tmp_path_factory.mktemp("browser")
     data = make_dhf1k(tmp / "dhf1k", n_videos=8, n_frames=6)  # two test videos to switch between
     runs_root = tmp / "runs"
@@ -131,7 +131,7 @@ def lab(tmp_path_factory):
 
     try:
         _wait("JupyterLab to answer", up, timeout=120, every=0.5)
-        yield {"url": f"{base}/lab/tree/09_explore.ipynb?token={token}", "tmp": tmp, "proc": proc}
+        yield {"url": f"{base}/lab/tree/10_explore.ipynb?token={token}", "tmp": tmp, "proc": proc}
     finally:
         _stop(proc)
         log.close()

@@ -1,4 +1,4 @@
-"""salkd.explore: the explorer of 09_explore on a tiny fixation dataset and an untrained S_st run.
+"""salkd.explore: the explorer of 10_explore on a tiny fixation dataset and an untrained S_st run.
 
 Checks the default selection, the layout (up to MAX_MAPS maps, 5 panels a row), the summary line,
 that the widget redraws one output area on every change (one figure and one table), and that a

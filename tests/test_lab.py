@@ -37,7 +37,7 @@ def test_notebook_outputs_are_stripped_before_git_stores_them(tmp_path) -> None:
     shutil.copy(ROOT / ".gitattributes", repo / ".gitattributes")
     _git(repo, "config", "filter.nbstripout.clean", f"'{nbstrip}' --keep-id")
     _git(repo, "config", "filter.nbstripout.smudge", "cat")
-    nb = json.loads((ROOT / "notebooks" / "09_explore.ipynb").read_text())
+    nb = json.loads((ROOT / "notebooks" / "10_explore.ipynb").read_text())
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     for i, c in enumerate(code):  # as JupyterLab saves an executed notebook
         c["execution_count"] = i + 1

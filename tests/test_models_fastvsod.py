@@ -131,6 +131,43 @@ def test_csnet_backbone_is_frozen_and_keeps_its_statistics() -> None:
     assert torch.allclose(m(x), m.deploy()(x))
 
 
+@pytest.mark.realdata
+def test_csnet_prior_starts_exactly_at_csnet_and_then_learns() -> None:
+    """FastVSOD(csnet_prior=True): untrained, every output is CSNet's own logits (the head is a zero residual);
+    one SGD step moves the head, CSNet stays as released; the cached path gives the same outputs."""
+    from salkd import weights
+    from salkd.models import build
+    from salkd.models.blocks import ImageNetNorm
+
+    if weights.find("csnet_x2") is None:
+        pytest.skip("CSNet weights not found (salkd weights get csnet_x2)")
+    torch.manual_seed(0)
+    m = build("fastvsod", backbone="csnet", width=0.25, freeze_backbone=True, csnet_prior=True).eval()
+    x, nxt = torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)
+    ref = m.backbone.net(ImageNetNorm(1)(x))          # CSNet alone on the same input
+    assert torch.allclose(m(x), ref, atol=1e-5)
+    assert torch.allclose(m.deploy()(x), ref, atol=1e-5)
+    out = m.forward_train(x, nxt)
+    assert all(torch.allclose(out[k], ref, atol=1e-5) for k in ("P0", "P1", "P2"))
+    assert torch.allclose(out["P3"], m.backbone.net(ImageNetNorm(1)(nxt)), atol=1e-5)
+    cached = m.forward_train(x, nxt, cached=m.cache_inputs(x), cached_next=m.cache_inputs(nxt))
+    assert all(torch.allclose(cached[k], out[k], atol=1e-6) for k in out)
+    m.train()
+    opt = torch.optim.SGD([p for p in m.parameters() if p.requires_grad], lr=0.1)
+    before = {k: v.clone() for k, v in m.backbone.state_dict().items()}
+    loss = sum(torch.nn.functional.binary_cross_entropy_with_logits(v, torch.ones_like(v)) for v in
+               m.forward_train(x).values())
+    loss.backward()
+    opt.step()
+    m.eval()
+    assert not torch.allclose(m(x), ref, atol=1e-4)           # the head learned something
+    assert all(torch.equal(before[k], v) for k, v in m.backbone.state_dict().items())
+    assert m.feature_cache_key() != build("fastvsod", backbone="csnet", width=0.25,
+                                          freeze_backbone=True).feature_cache_key()
+    with pytest.raises(ValueError, match="csnet_prior"):
+        build("fastvsod", backbone="resnet18", csnet_prior=True)
+
+
 def test_any_input_size_is_padded_to_the_stride_and_cropped_back() -> None:
     torch.manual_seed(0)
     m = build("fastvsod", backbone="resnet18", width=0.25).eval()

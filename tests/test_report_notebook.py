@@ -1,4 +1,4 @@
-"""Notebook 08 reports on the data it is given: DATA_FIXATION reaches the tables' ``data`` column."""
+"""Notebook 09 reports on the data it is given: DATA_FIXATION reaches the tables' ``data`` column."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,7 +33,7 @@ def test_notebook_08_describes_the_users_dataset(tmp_path: Path) -> None:
     data = make_dhf1k(tmp_path / "my-gaze-videos", n_videos=3, n_frames=6)
     runs = tmp_path / "runs"
     _fake_results(runs)
-    pm.execute_notebook(str(paths.notebooks_dir() / "08_figures_tables.ipynb"), str(tmp_path / "08.ipynb"),
+    pm.execute_notebook(str(paths.notebooks_dir() / "09_figures_tables.ipynb"), str(tmp_path / "09.ipynb"),
                         parameters={"PROFILE": "smoke", "DATA_FIXATION": str(data), "OUT": str(runs)},
                         kernel_name="python3", progress_bar=False, cwd=str(paths.home()))
     table = pd.read_csv(runs / "smoke" / "figures" / "skd_table4.csv")

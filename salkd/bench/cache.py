@@ -1,4 +1,4 @@
-"""The deployment benchmark measured once per machine and reused by every profile (``07_speed_memory``).
+"""The deployment benchmark measured once per machine and reused by every profile (``08_speed_memory``).
 
 The speed and cost of the deployable nets do not depend on the profile's data or training, only on the
 machine, the software and the nets' code. :func:`cached_run` keys a benchmark result by

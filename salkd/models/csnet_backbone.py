@@ -11,6 +11,10 @@ frozen and the last ``train_stages`` train (their convolutions and PReLUs; every
 released statistics and affine parameters). The forward pass is split in two, ``prefix(x)`` (the frozen
 stages, no gradient: what :mod:`salkd.data.features` caches once per frame) and ``from_prefix(cached)``
 (the trainable stages, then S1..S4); ``forward(x) == from_prefix(prefix(x))``.
+
+CSNet's own map as a prior (``prior=True``, all stages frozen): :meth:`prefix` also returns ``"prior"``, CSNet's
+saliency logits (its fusion head on stages 2-4, at stride 2), so that a head on top can refine CSNet's map
+instead of replacing it (``FastVSOD(csnet_prior=True)`` starts exactly where CSNet is).
 """
 from __future__ import annotations
 
@@ -38,7 +42,7 @@ class CSNetBackbone(nn.Module):
     """
 
     def __init__(self, name: str = "csnet_x2", freeze: bool = True, pretrained: bool = True,
-                 train_stages: int = 0) -> None:
+                 train_stages: int = 0, prior: bool = False) -> None:
         super().__init__()
         from salkd.models import pretrained as published
 
@@ -47,6 +51,10 @@ class CSNetBackbone(nn.Module):
                              f"got {train_stages!r}")
         if train_stages and not freeze:
             raise ValueError("train_stages applies to a frozen backbone (freeze=True); freeze=False trains all of it")
+        if prior and (not freeze or train_stages):
+            raise ValueError("prior=True (CSNet's own map as the starting point) needs all of CSNet frozen "
+                             "(freeze=True, train_stages=0)")
+        self.prior = bool(prior)
         if pretrained:
             self.net = published.load(name)
         else:
@@ -99,6 +107,9 @@ class CSNetBackbone(nn.Module):
         out = {f"in.{j}": t for j, t in enumerate(xs)}
         if self.n_frozen == N_STAGES:
             out["s3"] = finest[3]
+        if self.prior:
+            with torch.no_grad():
+                out["prior"] = self.net.cls_layer(self.net.oct_fuse([finest[2], finest[3], finest[4]]))
         if self.n_frozen >= 4:
             out["p2"] = F.avg_pool2d(finest[2], 4)
         return out
@@ -126,9 +137,10 @@ class CSNetBackbone(nn.Module):
     def prefix_digest(self) -> str:
         """SHA256 of what :meth:`prefix` computes with: the model name, the number of frozen stages and the
         frozen stages' weights and buffers (the feature cache's key: other weights, other features)."""
-        h = hashlib.sha256(f"{self.name}|{self.n_frozen}".encode())
-        for s in range(self.n_frozen):
-            for k, t in sorted(self._stage(s).state_dict().items()):
+        h = hashlib.sha256(f"{self.name}|{self.n_frozen}{'|prior' if self.prior else ''}".encode())
+        heads = [self.net.oct_fuse, self.net.cls_layer] if self.prior else []
+        for s, mod in [(s, self._stage(s)) for s in range(self.n_frozen)] + [(-1, m) for m in heads]:
+            for k, t in sorted(mod.state_dict().items()):
                 h.update(f"{s}.{k}|{tuple(t.shape)}|{t.dtype}".encode())
                 h.update(t.detach().cpu().contiguous().numpy().tobytes())
         return h.hexdigest()

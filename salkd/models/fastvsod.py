@@ -78,6 +78,9 @@ class FastVSOD(SaliencyModel):
     ``keep_encoder_at_test`` (FE_t of Table 3): ``model(x_t, x_ref)`` runs the encoder at test time;
     ``pretrained_path``: a torchvision-layout ImageNet state_dict file for the backbone (never downloads);
     ``backbone_train_stages`` (csnet, frozen): CSNet's last stages that train anyway, BatchNorm frozen.
+    ``csnet_prior`` (csnet, all frozen): every output is CSNet's own logits (upsampled) plus the head's
+    residual, whose last layers (P0's conv and each embedding unit's last conv) start at zero, so the
+    untrained network's maps equal CSNet's and training can only add what SD, TD and FE bring.
     ``cache_inputs(x)`` / ``forward_train(x, cached=...)``: the frozen part of a CSNet backbone computed
     once per frame (:mod:`salkd.data.features`), then only the rest of the network per step.
 
@@ -93,7 +96,7 @@ class FastVSOD(SaliencyModel):
     def __init__(self, backbone: str = "resnet50", width: float = 1.0, fusion: str = "attention",
                  encoder: bool = True, keep_encoder_at_test: bool = False,
                  pretrained_path: str | os.PathLike | None = None, freeze_backbone: bool = False,
-                 backbone_train_stages: int = 0) -> None:
+                 backbone_train_stages: int = 0, csnet_prior: bool = False) -> None:
         super().__init__()
         if fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {FUSIONS}, got {fusion!r}")
@@ -106,8 +109,11 @@ class FastVSOD(SaliencyModel):
         if backbone == "csnet":  # CSNet's released weights (salkd.models.csnet_backbone)
             from .csnet_backbone import CSNetBackbone
 
-            self.backbone = CSNetBackbone(freeze=freeze_backbone, train_stages=backbone_train_stages)
+            self.backbone = CSNetBackbone(freeze=freeze_backbone, train_stages=backbone_train_stages,
+                                          prior=csnet_prior)
         else:
+            if csnet_prior:
+                raise ValueError("csnet_prior applies to backbone='csnet'")
             if backbone_train_stages:
                 raise ValueError("backbone_train_stages (partial fine-tuning) applies to backbone='csnet'")
             self.backbone = resnet(backbone, width, dilate_last=True)
@@ -127,12 +133,23 @@ class FastVSOD(SaliencyModel):
         self.unit2 = EmbeddingUnit(c, hid)
         self.encoder = InterFrameEncoder(c, fusion) if encoder else None
         self.unit3 = EmbeddingUnit(c, hid) if encoder else None
+        self.csnet_prior = bool(csnet_prior)
+        if self.csnet_prior:  # the head starts as a zero residual on CSNet's logits
+            last = [self.p0] + [u.phi[-1] for u in (self.unit1, self.unit2, self.unit3) if u is not None]
+            for conv in last:
+                nn.init.zeros_(conv.weight)
+                nn.init.zeros_(conv.bias)
 
     # --- pieces -----------------------------------------------------------------------------
     def _features(self, x: torch.Tensor, cached: dict[str, torch.Tensor] | None = None
                   ) -> tuple[torch.Tensor, torch.Tensor]:
-        """L (stride 4) and H (stride 16) of eq. 1 (from the backbone's cached frozen part when given)."""
-        if cached is not None:
+        """L (stride 4) and H (stride 16) of eq. 1 (from the backbone's cached frozen part when given); with
+        ``csnet_prior`` CSNet's logits are kept in ``self._prior`` for :meth:`_out`."""
+        if self.csnet_prior:
+            pre = cached if cached is not None else self.backbone.prefix(self.norm(x))
+            self._prior = pre["prior"].to(x.dtype)
+            s1, s2, s3, s4 = self.backbone.from_prefix(pre)
+        elif cached is not None:
             s1, s2, s3, s4 = self.backbone.from_prefix(cached)
         else:
             s1, s2, s3, s4 = self.backbone(self.norm(x))
@@ -162,10 +179,14 @@ class FastVSOD(SaliencyModel):
             return list(xs), (h, w)
         return [F.pad(x, (0, pw, 0, ph), mode="replicate") for x in xs], (h, w)
 
-    @staticmethod
-    def _out(p: torch.Tensor, padded: torch.Tensor, hw: tuple[int, int]) -> torch.Tensor:
-        """A map upsampled to the padded input and cropped back to the original size."""
-        return upsample_to(p, padded)[..., :hw[0], :hw[1]]
+    def _out(self, p: torch.Tensor, padded: torch.Tensor, hw: tuple[int, int], part: slice = slice(None)
+             ) -> torch.Tensor:
+        """A map upsampled to the padded input and cropped back to the original size; with ``csnet_prior``
+        plus CSNet's logits (of the frames ``part`` of the batch the features were computed on)."""
+        out = upsample_to(p, padded)
+        if self.csnet_prior:
+            out = out + upsample_to(self._prior[part], padded)
+        return out[..., :hw[0], :hw[1]]
 
     def forward(self, x: torch.Tensor, x_ref: torch.Tensor | None = None) -> torch.Tensor:
         self._check(x, 3, "x")
@@ -182,7 +203,7 @@ class FastVSOD(SaliencyModel):
         n = x.shape[0]
         low, high = self._features(torch.cat([x, x_ref], 0))
         p2_x = self._embed(low[:n], high[:n])[2]
-        return self._out(self._p3(p2_x, high[n:], high[:n]), x, hw)
+        return self._out(self._p3(p2_x, high[n:], high[:n]), x, hw, slice(0, n))
 
     def feature_cache_key(self) -> str | None:
         """The key of the backbone's frozen part (:meth:`cache_inputs`), None when nothing can be cached."""
@@ -232,10 +253,11 @@ class FastVSOD(SaliencyModel):
         low, high = self._features(torch.cat([x_t, x_next], 0), both)
         ps_t = self._embed(low[:n], high[:n])
         ps_n = self._embed(low[n:], high[n:])
-        out = {f"P{i}": self._out(p, x_t, hw) for i, p in enumerate(ps_t)}
-        out.update({f"P{i}_next": self._out(p, x_t, hw) for i, p in enumerate(ps_n)})
+        first, second = slice(0, n), slice(n, None)
+        out = {f"P{i}": self._out(p, x_t, hw, first) for i, p in enumerate(ps_t)}
+        out.update({f"P{i}_next": self._out(p, x_t, hw, second) for i, p in enumerate(ps_n)})
         if self.encoder is not None:
-            out["P3"] = self._out(self._p3(ps_n[2], high[:n], high[n:]), x_t, hw)
+            out["P3"] = self._out(self._p3(ps_n[2], high[:n], high[n:]), x_t, hw, second)
         return out
 
     def deploy(self) -> "FastVSOD":

@@ -33,7 +33,8 @@ def fastvsod_stage1(ctx: Context, name: str | None = None, backbone: str | None 
     starts from CSNet's released weights, frozen, at ``fastvsod.pretrained_res`` for
     ``fastvsod.pretrained_stage1_epochs`` epochs, with a head of width ``fastvsod.pretrained_width`` (:mod:`salkd.models.csnet_backbone`), its last
     ``fastvsod.pretrained_train_stages`` stages fine-tuned at ``fastvsod.pretrained_lr_scale`` x the
-    learning rate (BatchNorm frozen). With ``fastvsod.feature_cache`` the frozen stages run once per frame
+    learning rate (BatchNorm frozen). ``fastvsod.pretrained_prior``: the head refines CSNet's own map (it
+    starts equal to CSNet's, :class:`salkd.models.fastvsod.FastVSOD` ``csnet_prior``). With ``fastvsod.feature_cache`` the frozen stages run once per frame
     (:mod:`salkd.data.features`, stored as ``fastvsod.feature_cache_dtype``) and the epochs train the rest;
     augmentation is then a horizontal flip (``fastvsod.feature_cache_flip``, the mirrored frames' features
     cached too) or none, never crops or rotations (they cannot be applied in feature space)."""
@@ -49,8 +50,9 @@ def fastvsod_stage1(ctx: Context, name: str | None = None, backbone: str | None 
     use_cache = published and bool(fc.get("feature_cache", False))
     width = fc.get("pretrained_width") if published else None
     width = float(fc["width"] if width is None else width)
+    prior = published and bool(fc.get("pretrained_prior", False))
     suffix = ((f"-w{width:g}" if width != float(fc["width"]) else "") + (f"-ft{stages}" if stages else "")
-              + ("" if use_cache or not published else "-nocache"))
+              + ("-prior" if prior else "") + ("" if use_cache or not published else "-nocache"))
     run = ctx.run_dir("fastvsod_stage1", name or f"{backbone}-{res}{suffix}")
     # the paper's stage 1 is 40,000 iterations, poly over them (``fastvsod.stage1_max_iters``; None: epochs)
     iters = None if published else fc.get("stage1_max_iters")
@@ -66,6 +68,8 @@ def fastvsod_stage1(ctx: Context, name: str | None = None, backbone: str | None 
         kw["freeze_backbone"] = True
         if stages:
             kw["backbone_train_stages"] = stages
+        if prior:  # the head refines CSNet's own map and starts equal to it (FastVSOD csnet_prior)
+            kw["csnet_prior"] = True
     elif fc.get("pretrained"):  # an ImageNet ResNet in torchvision's layout (the paper fine-tunes one)
         from salkd.context import profile_path
 
@@ -140,6 +144,8 @@ def fastvsod_stage2(ctx: Context, stage1_run: str | os.PathLike, *, sd: bool = T
         prefix += f"w{float(kw['width']):g}-"
     if kw.get("backbone_train_stages"):
         prefix += f"ft{kw['backbone_train_stages']}-"
+    if kw.get("csnet_prior"):
+        prefix += "prior-"
     run = ctx.run_dir("fastvsod_stage2", name or f"{prefix}{tag}-{fusion}-a{alpha:g}")
     iters = fc.get("stage2_max_iters")  # an iteration budget (None: ``fastvsod.stage2_epochs``)
     # CSNet stages fine-tuned in stage 1 go on at their lower learning rate
@@ -206,17 +212,20 @@ def fastvsod_stage2(ctx: Context, stage1_run: str | os.PathLike, *, sd: bool = T
 
 # ---- experiments -------------------------------------------------------------------------------
 def run(ctx: Context) -> pd.DataFrame:
-    """fastvsod: stage 1 (the baseline BS) and the full model (SD + TD + FE_o, mutual attention)."""
+    """fastvsod: stage 1 (the baseline BS) and the full model (SD + TD + FE_o, mutual attention); on each
+    published backbone (``fastvsod.pretrained_backbones``) for every training seed of the profile."""
     s1 = fastvsod_stage1(ctx)
     full = fastvsod_stage2(ctx, s1)
     run_references(ctx, "vsod")
     rows = [results.row(ctx, "fastvsod_main", "BS (stage 1)", "fastvsod", s1, task="vsod"),
             results.row(ctx, "fastvsod_main", "full", "fastvsod", full, task="vsod")]
     for b in ctx.cfg["fastvsod"].get("pretrained_backbones") or []:  # e.g. CSNet's released weights
-        s1b = fastvsod_stage1(ctx, backbone=b)
-        fullb = fastvsod_stage2(ctx, s1b)
-        rows += [results.row(ctx, "fastvsod_main", f"BS (stage 1) [{b}]", "fastvsod", s1b, task="vsod", backbone=b),
-                 results.row(ctx, "fastvsod_main", f"full [{b}]", "fastvsod", fullb, task="vsod", backbone=b)]
+        # every training seed of the profile: "full [csnet] beats CSNet alone" is read with the seed noise
+        for c in ctx.seeds("fastvsod"):
+            s1b = fastvsod_stage1(c, backbone=b)
+            fullb = fastvsod_stage2(c, s1b)
+            rows += [results.row(c, "fastvsod_main", f"BS (stage 1) [{b}]", "fastvsod", s1b, task="vsod", backbone=b),
+                     results.row(c, "fastvsod_main", f"full [{b}]", "fastvsod", fullb, task="vsod", backbone=b)]
     return results.save(ctx, "fastvsod_main", pd.DataFrame(rows))
 
 
