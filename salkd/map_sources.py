@@ -27,7 +27,7 @@ from salkd import paths
 from salkd.atomic import save_npy, write_json
 from salkd.runs import config_matches, environment, is_complete
 
-__all__ = ["is_pretrained", "pretrained_run", "baseline_run", "run_maps", "source_maps", "center_prior_maps", "published_cost",
+__all__ = ["is_pretrained", "pretrained_run", "baseline_run", "run_maps", "source_maps", "video_maps", "center_prior_maps", "published_cost",
            "weights_sha256"]
 
 
@@ -128,7 +128,7 @@ def _predict_frames(model: torch.nn.Module, frames: list[np.ndarray], batch: int
 FIXATION_MAPS = "max1"
 
 
-def _video_maps(model: torch.nn.Module, frames: list[np.ndarray]) -> np.ndarray:
+def video_maps(model: torch.nn.Module, frames: list[np.ndarray]) -> np.ndarray:
     """uint8 (T, h, w) maps of one whole video; a video fixation model's maps (TinyHD) each scaled to peak
     255 (:data:`FIXATION_MAPS`), a salient-object model's (CSNet) as they are."""
     if hasattr(model, "predict_video"):
@@ -174,7 +174,7 @@ def source_maps(ctx: Any, arch: str, task: str, split: str, *, dataset: Any = No
     model = pretrained.load(arch) if todo else None
     for s in tqdm(todo, desc=f"{arch} maps", disable=not ctx.progress or not todo, unit="video", delay=1.0):
         vid = full[s]
-        save_npy(base / f"{s.replace('/', '__')}.npy", _video_maps(model, [vid.read_frame(t) for t in range(len(vid))]))
+        save_npy(base / f"{s.replace('/', '__')}.npy", video_maps(model, [vid.read_frame(t) for t in range(len(vid))]))
     loaded: dict[str, tuple[np.ndarray, dict[str, int]]] = {}  # each source once (memory-mapped)
     out: dict[str, np.ndarray] = {}
     for v in ds.videos:

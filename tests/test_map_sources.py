@@ -66,15 +66,15 @@ def test_video_fixation_maps_are_stored_scaled_to_peak_255() -> None:
     A video fixation model's maps are scaled per frame to peak 255; a salient-object model's are kept as they are."""
     import torch
 
-    from salkd.map_sources import _video_maps
+    from salkd.map_sources import video_maps
 
     class VideoNet(torch.nn.Module):
         def predict_video(self, frames):
             return [np.full((4, 6), 0.01, np.float32) * (np.arange(24).reshape(4, 6) + 1) for _ in frames]
 
-    maps = _video_maps(VideoNet(), [np.zeros((8, 8, 3), np.uint8)] * 3)
+    maps = video_maps(VideoNet(), [np.zeros((8, 8, 3), np.uint8)] * 3)
     assert maps.dtype == np.uint8 and maps.shape == (3, 4, 6)
     assert (maps.reshape(3, -1).max(axis=1) == 255).all() and maps[0, 0, 0] == round(255 / 24)
-    zeros = _video_maps(type("Z", (torch.nn.Module,), {"predict_video": lambda self, f: [np.zeros((2, 2))] * len(f)})(),
+    zeros = video_maps(type("Z", (torch.nn.Module,), {"predict_video": lambda self, f: [np.zeros((2, 2))] * len(f)})(),
                         [np.zeros((8, 8, 3), np.uint8)])
     assert not zeros.any()   # an all-zero map stays zero (no division by zero)

@@ -25,7 +25,7 @@ import numpy as np
 from salkd.context import Context, profile_path
 from salkd.data import DatasetError, Video, VideoDataset, open_dataset
 
-__all__ = ["corpus", "fidelity_set", "test_set", "scarcity_pool", "scarcity_test", "training_set", "clips",
+__all__ = ["corpus", "fidelity_set", "test_set", "gaze_videos", "scarcity_pool", "scarcity_test", "training_set", "clips",
            "spread", "pool_name"]
 
 
@@ -69,7 +69,7 @@ def fidelity_set(ctx: Context) -> VideoDataset:
     return fid
 
 
-def _gaze_videos(ctx: Context) -> list[Video]:
+def gaze_videos(ctx: Context) -> list[Video]:
     """The whole gaze-labelled test videos (``distill.test``)."""
     spec = _section(ctx)["test"]
     if spec == "profile":
@@ -111,7 +111,7 @@ def _dataset(name: str, videos: Sequence[Video], split: str) -> VideoDataset:
 
 def test_set(ctx: Context) -> VideoDataset:
     """Every frame of the gaze-labelled test video(s), in clips of ``distill.clip`` frames."""
-    vids = _gaze_videos(ctx)
+    vids = gaze_videos(ctx)
     tag = hashlib.sha256("|".join(str(v.frames[0]) for v in vids).encode()).hexdigest()[:8]
     return _dataset(f"distill-test-{tag}", clips(vids, int(_section(ctx)["clip"])), "test")
 
@@ -120,7 +120,7 @@ def scarcity_pool(ctx: Context) -> list[Video]:
     """The labelled pool of the label-scarcity rows: the first ``scarcity.train`` of each test video."""
     sp = _section(ctx)["scarcity"]
     out = []
-    for v in _gaze_videos(ctx):
+    for v in gaze_videos(ctx):
         n_train = int(round(len(v) * float(sp["train"])))
         out.append(v.segment(0, n_train))
     return out
@@ -129,7 +129,7 @@ def scarcity_pool(ctx: Context) -> list[Video]:
 def scarcity_test(ctx: Context) -> VideoDataset:
     """The label-scarcity test frames: each test video after its pool and ``scarcity.gap`` frames, in clips."""
     sp = _section(ctx)["scarcity"]
-    vids = _gaze_videos(ctx)
+    vids = gaze_videos(ctx)
     tag = hashlib.sha256(f"{sp}|".encode() + "|".join(str(v.frames[0]) for v in vids).encode()).hexdigest()[:8]
     return _dataset(f"distill-scarcity-{tag}",
                     clips(vids, int(_section(ctx)["clip"]), float(sp["train"]), int(sp["gap"])), "test")

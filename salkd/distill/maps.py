@@ -70,11 +70,11 @@ def _predictor(ctx: Context, run: Path) -> Any:
 
     cfg = read_json(run / "config.json")
     if cfg.get("pretrained"):
-        from salkd.map_sources import _video_maps
+        from salkd.map_sources import video_maps
         from salkd.models import pretrained
 
         model = pretrained.load(str(cfg["pretrained"]))
-        return lambda v: _video_maps(model, [v.read_frame(t) for t in range(len(v))])
+        return lambda v: video_maps(model, [v.read_frame(t) for t in range(len(v))])
     from salkd.data.lowres import reduce
     from salkd.device import resolve_device
     from salkd.evaluate import predict_cache

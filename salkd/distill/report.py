@@ -244,7 +244,7 @@ def _qualitative(ctx: Context, runs: Mapping[tuple, list[Path]], out: Path) -> l
     res = int(ctx.cfg["distill"]["res"])
     run = runs[next(r for r in runs if r[0] == "corpus" and r[2] == res)][0]
     model = from_run(run).eval()
-    test = dd._gaze_videos(ctx)
+    test = dd.gaze_videos(ctx)
     fid = dd.fidelity_set(ctx).videos
     picks = [(v, t) for v in test for t in np.linspace(0, len(v) - 1, 3).round().astype(int)]
     picks += [(v, len(v) // 2) for v in fid[:3]]

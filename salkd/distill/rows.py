@@ -64,7 +64,7 @@ def training_maps(ctx: Context, res: int, videos: Sequence[str]) -> dict[str, np
         out[name] = reduce_maps(m, as_size(res))
     pool = [v for v in dd.scarcity_pool(ctx) if dd.pool_name(v) in want]
     if pool:
-        whole = {v.name: v for v in dd._gaze_videos(ctx)}
+        whole = {v.name: v for v in dd.gaze_videos(ctx)}
         for v in pool:
             src = v.name.split("@", 1)[0]
             full = teacher_maps(ctx, run, [whole[src]])[src]
@@ -163,4 +163,4 @@ def _prepare(ctx: Context, rows: Sequence[tuple[str, int, int, int]]) -> None:
     train = dd.training_set(ctx)
     for res in sorted({r[2] for r in rows}):
         cache_lowres(train, as_size(res), paths.cache_dir() / "lowres", progress=ctx.progress)
-    teacher_maps(ctx, teacher_run(ctx), list(dd.corpus(ctx).videos) + dd._gaze_videos(ctx))
+    teacher_maps(ctx, teacher_run(ctx), list(dd.corpus(ctx).videos) + dd.gaze_videos(ctx))

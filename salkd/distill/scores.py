@@ -64,7 +64,7 @@ def units(ctx: Context, per_clip: Sequence[pd.DataFrame], metric: str) -> np.nda
 
 def teacher_test_maps(ctx: Context, ds: VideoDataset) -> dict[str, np.ndarray]:
     """The teacher's maps of every clip of ``ds``, cut from its maps of the whole source videos."""
-    whole = {v.name: v for v in dd._gaze_videos(ctx)}
+    whole = {v.name: v for v in dd.gaze_videos(ctx)}
     full = teacher_maps(ctx, teacher_run(ctx), list(whole.values()))
     out = {}
     for v in ds.videos:
