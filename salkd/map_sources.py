@@ -27,7 +27,7 @@ from salkd import paths
 from salkd.atomic import save_npy, write_json
 from salkd.runs import config_matches, environment, is_complete
 
-__all__ = ["is_pretrained", "pretrained_run", "baseline_run", "run_maps", "source_maps", "video_maps", "center_prior_maps", "published_cost",
+__all__ = ["is_pretrained", "pretrained_run", "baseline_run", "run_maps", "source_maps", "video_maps", "center_prior_maps", "center_gaussian", "published_cost",
            "weights_sha256"]
 
 
@@ -192,10 +192,15 @@ def center_prior_maps(ctx: Any, task: str, split: str, size: tuple[int, int] = (
     """A fixed centred Gaussian (standard deviation ``sigma`` x height and width) for every frame: the
     baseline a saliency model must clear. ``{video: (T, h, w) uint8}``."""
     h, w = size
+    g = center_gaussian(h, w, sigma)
+    return {v.name: np.broadcast_to(g, (len(v), h, w)) for v in ctx.dataset(task, split).videos}
+
+
+def center_gaussian(h: int = 90, w: int = 160, sigma: float = 0.25) -> np.ndarray:
+    """The fixed centred Gaussian map (standard deviation ``sigma`` x height and width), uint8, peak 255."""
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     g = np.exp(-0.5 * (((yy - (h - 1) / 2) / (sigma * h)) ** 2 + ((xx - (w - 1) / 2) / (sigma * w)) ** 2))
-    g = (g / g.max() * 255.0 + 0.5).astype(np.uint8)
-    return {v.name: np.broadcast_to(g, (len(v), h, w)) for v in ctx.dataset(task, split).videos}
+    return (g / g.max() * 255.0 + 0.5).astype(np.uint8)
 
 
 def published_cost(name: str, *, repeats: int = 3) -> dict[str, float]:

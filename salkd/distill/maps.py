@@ -14,6 +14,7 @@ from salkd import paths
 from salkd.atomic import save_npy
 from salkd.context import Context
 from salkd.data import Video
+from salkd.map_sources import center_gaussian  # the baseline every model must clear (shared)
 
 __all__ = ["teacher_run", "teacher_identity", "teacher_maps", "reduce_maps", "center_gaussian", "mean_map",
            "human_ceiling"]
@@ -103,14 +104,6 @@ def reduce_maps(maps: np.ndarray, size: Sequence[int]) -> np.ndarray:
 
     small = np.stack([reduce(m.astype(np.float32) / 255.0, size) for m in maps])
     return np.clip(small * 255.0 + 0.5, 0, 255).astype(np.uint8)
-
-
-def center_gaussian(h: int = 90, w: int = 160, sigma: float = 0.25) -> np.ndarray:
-    """The fixed centred Gaussian (standard deviation ``sigma`` x height and width), uint8, peak 255 (the
-    same map as :func:`salkd.map_sources.center_prior_maps`)."""
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    g = np.exp(-0.5 * (((yy - (h - 1) / 2) / (sigma * h)) ** 2 + ((xx - (w - 1) / 2) / (sigma * w)) ** 2))
-    return (g / g.max() * 255.0 + 0.5).astype(np.uint8)
 
 
 def mean_map(maps: Sequence[np.ndarray], size: Sequence[int] = (90, 160)) -> np.ndarray:
