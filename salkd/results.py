@@ -197,6 +197,10 @@ def data_desc(ctx: Any, task: str) -> str:
     cfg = getattr(ctx, "cfg", None) or {}
     spec = (cfg.get("data") or {}).get(task) or {}
     data_override = getattr(ctx, "data", None)
+    if getattr(ctx, "teacher_labelled", None) is not None and ctx.teacher_labelled(task):
+        from salkd.distill.labelled import describe
+
+        return describe(ctx)
     if isinstance(data_override, Mapping) and data_override.get(task):
         src = f"user data {Path(str(data_override[task])).name}"
     else:
@@ -228,6 +232,8 @@ def is_real(ctx: Any, task: str, name: str) -> bool:
     cfg = getattr(ctx, "cfg", None) or {}
     spec = (cfg.get("data") or {}).get(task) or {}
     text = " ".join(str(v) for v in spec.values()).lower()
+    if spec.get("source") == "teacher-labelled":  # scored on the distillation test's video (salkd.distill.labelled)
+        text += " " + str((cfg.get("distill") or {}).get("test", "")).lower()
     data_override = getattr(ctx, "data", None)
     if isinstance(data_override, Mapping) and data_override.get(task):
         text += " " + str(data_override[task]).lower()

@@ -454,6 +454,16 @@ def table_unlabeled(ctx: Any, experiment: str) -> pd.DataFrame | None:
     return t
 
 
+#: why the unlabeled-video rows are not run on teacher-labelled data (salkd.distill.labelled)
+_TEACHER_ONLY = ("every training frame of this profile is labelled by the teacher alone (data.fixation.source = "
+                 "'teacher-labelled'); what gaze labels add beside the teacher's maps is measured by the label-scarcity "
+                 "rows of the distillation test")
+
+
+def _teacher_only(ctx: Any) -> bool:
+    return bool(getattr(ctx, "teacher_labelled", None)) and ctx.teacher_labelled("fixation")
+
+
 def unlabeled_claim(ctx: Any, paper: str, experiment: str, model: str) -> dict[str, Any]:
     """The KD promise of learning from unlabeled video (issue 16, not a claim of the papers): ``model`` distilled
     with the video only the teacher labels (``<paper>.unlabeled``, mu = 1 on its frames) beats the same model
@@ -466,7 +476,8 @@ def unlabeled_claim(ctx: Any, paper: str, experiment: str, model: str) -> dict[s
     listed = ((getattr(ctx, "cfg", None) or {}).get(paper) or {}).get("unlabeled") or []
     df = results.load_or_none(ctx, experiment, quiet=True)
     if df is None and not listed:
-        return missing_claim(paper, ref, text, "nss", pv, f"the profile lists no unlabeled video ({paper}.unlabeled)")
+        return missing_claim(paper, ref, text, "nss", pv, _TEACHER_ONLY if _teacher_only(ctx) else
+                             f"the profile lists no unlabeled video ({paper}.unlabeled)")
     row = better_claim(ctx, paper, ref, text, df, "nss", {"variant": WITH_UNLABELED}, {"variant": LABELLED_ONLY},
                        None, None, "fixation", experiment)
     row["paper_value"] = pv
@@ -487,7 +498,8 @@ def unlabeled_step_claim(ctx: Any, paper: str, experiment: str, model: str) -> d
     df = results.load_or_none(ctx, experiment, quiet=True)
     ran = df is not None and (results.overall(df)["variant"].astype(str) == STEP_MATCHED).any()
     if not ran:
-        return missing_claim(paper, ref, text, "nss", pv, f"no step-matched control in this profile "
+        return missing_claim(paper, ref, text, "nss", pv, _TEACHER_ONLY if _teacher_only(ctx) else
+                             f"no step-matched control in this profile "
                              f"({paper}.unlabeled_control is off or {paper}.unlabeled is empty)")
     row = better_claim(ctx, paper, ref, text, df, "nss", {"variant": WITH_UNLABELED}, {"variant": STEP_MATCHED},
                        None, None, "fixation", experiment)

@@ -52,7 +52,7 @@ def skd_students(ctx: Context, spatial_teacher: str | os.PathLike, temporal_teac
     runs = {}
     for kind, teacher_run in teachers.items():
         iters = None if max_iters is None else int(max_iters[kind])
-        settings = ctx.settings(epochs=int(sc["epochs"]), batch_size=int(sc["batch"]), lr=float(sc["lr"]),
+        settings = ctx.settings("skd", epochs=int(sc["epochs"]), batch_size=int(sc["batch"]), lr=float(sc["lr"]),
                                 select_metric="metric", max_iters=iters)
         tag = (unl.SUFFIX if unlabeled else "") + unl.steps_suffix(iters)
         run = ctx.run_dir("skd_students", f"{name}-{kind}" if name else
@@ -111,7 +111,7 @@ def skd_st(ctx: Context, spatial_run: str | os.PathLike | None, temporal_run: st
     run = ctx.run_dir("skd_st", name or default)
     # Ablation-O gets the full model's training budget: the students' epochs plus S_st's (a fair comparison)
     epochs = int(sc["st_epochs"]) + (int(sc["epochs"]) if init == "scratch" else 0)
-    settings = ctx.settings(epochs=epochs, batch_size=int(sc["batch"]), lr=float(sc["lr"]), select_metric="metric")
+    settings = ctx.settings("skd", epochs=epochs, batch_size=int(sc["batch"]), lr=float(sc["lr"]), select_metric="metric")
     config = {"stage": "skd_st", "init": init, "res": res, "spatial": ctx.run_ref(spatial_run),
               "temporal": ctx.run_ref(temporal_run),
               **ctx.data_key("fixation"), "profile": ctx.profile}
@@ -187,8 +187,9 @@ def run_ablations(ctx: Context) -> dict[str, pd.DataFrame]:
         a, b = _ablation_seed(c, teacher, res)
         t4 += a
         mus += b
-    out = {"table4": results.save(ctx, "skd_table4", pd.DataFrame(t4)),
-           "mu": results.save(ctx, "skd_mu", pd.DataFrame(mus))}
+    out = {"table4": results.save(ctx, "skd_table4", pd.DataFrame(t4))}
+    if mus:  # skd.mu_sweep empty: no Fig. 8 (e.g. on teacher-labelled data, where mu changes nothing)
+        out["mu"] = results.save(ctx, "skd_mu", pd.DataFrame(mus))
     with_unlabeled = run_unlabeled(ctx)
     if with_unlabeled is not None:
         out["unlabeled"] = with_unlabeled

@@ -52,7 +52,7 @@ def uva_student(ctx: Context, spatial_teacher: str | os.PathLike | None, tempora
     tname = Path(spatial_teacher).name.split("-")[0] if distill else "scratch"
     run = ctx.run_dir("uva_student", name or f"{block}-{tname}-{res}{unl.SUFFIX if unlabeled else ''}"
                                              f"{unl.steps_suffix(max_iters)}")
-    settings = ctx.settings(epochs=int(uc["epochs"]), batch_size=int(uc["batch"]), lr=float(uc["lr"]),
+    settings = ctx.settings("uvanet", epochs=int(uc["epochs"]), batch_size=int(uc["batch"]), lr=float(uc["lr"]),
                             select_metric="metric", max_iters=None if max_iters is None else int(max_iters))
     config = {"stage": "uva_student", "block": block, "distill": distill, "res": res, "mu": mu,
               "spatial_teacher": ctx.run_ref(spatial_teacher), "temporal_teacher": ctx.run_ref(temporal_teacher),
@@ -110,7 +110,7 @@ def uva_st(ctx: Context, student_run: str | os.PathLike | None, *, init: str = "
     else:
         raise ValueError(f"init must be 'student' or 'scratch', got {init!r}")
     run = ctx.run_dir("uva_st", name or default)
-    settings = ctx.settings(epochs=int(uc["st_epochs"]), batch_size=int(uc["batch"]), lr=float(uc["lr"]),
+    settings = ctx.settings("uvanet", epochs=int(uc["st_epochs"]), batch_size=int(uc["batch"]), lr=float(uc["lr"]),
                             select_metric="metric")
     config = {"stage": "uva_st", "init": init, "block": block, "res": res, "student": ctx.run_ref(student_run),
               **ctx.data_key("fixation"), "profile": ctx.profile}
