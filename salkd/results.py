@@ -157,14 +157,15 @@ class Summary:
         return len(self.run_values)
 
     def se(self) -> float | None:
-        """Standard error of the value: over videos, or over seeds when several (the larger)."""
-        out = []
+        """Standard error of the value: the square root of (variance over videos) / videos + (variance over
+        seeds) / seeds, each part present only with two or more (the rule of :mod:`salkd.noise`)."""
+        parts = []
         if self.videos is not None and len(self.videos.dropna()) > 1:
             v = self.videos.dropna()
-            out.append(float(v.std(ddof=1) / math.sqrt(len(v))))
+            parts.append(float(v.var(ddof=1)) / len(v))
         if len(self.run_values) > 1:
-            out.append(float(np.std(self.run_values, ddof=1) / math.sqrt(len(self.run_values))))
-        return max(out) if out else None
+            parts.append(float(np.var(self.run_values, ddof=1)) / len(self.run_values))
+        return math.sqrt(sum(parts)) if parts else None
 
 
 def summarize(ctx: Any, df: pd.DataFrame | None, metric: str, **where: Any) -> Summary | None:

@@ -167,8 +167,9 @@ def test_fastvsod_claims_lower_better_and_not_worse(tmp_path):
     df = report.claims(ctx)
     assert _claim(df, "full model (SD+TD+FE_o) beats the baseline (MAE)")["verdict"] == verdicts.CONSISTENT
     assert _claim(df, "self-distillation improves")["verdict"] == verdicts.CONSISTENT
-    # FE_t better by 0.001 < floor: within the noise, which is no evidence that FE is not needed at test
-    assert _claim(df, "not needed at test")["verdict"] == verdicts.INCONCLUSIVE
+    # FE_t better by 0.001 < floor: within the noise, which is no evidence that FE is not needed at test; the
+    # paper's own effect (0.002 + the margin) is below what 5 % assumed noise can detect: underpowered
+    assert _claim(df, "not needed at test")["verdict"] == verdicts.UNDERPOWERED
 
 
 def test_tables_writers_and_make_all_partial(tmp_path, capsys):
@@ -209,7 +210,7 @@ def test_no_error_bar_uses_relative_noise(tmp_path):
     _write(ctx, "skd_table4", [{"variant": "full", "run": "", "nss": 1.02}, {"variant": "Ablation-S", "run": "", "nss": 1.0},
                                {"variant": "Ablation-O", "run": "", "nss": 0.8}])
     df = report.claims(ctx)
-    assert _claim(df, "Ablation-S")["verdict"] == verdicts.INCONCLUSIVE
+    assert _claim(df, "Ablation-S")["verdict"] == verdicts.UNDERPOWERED   # the paper's 0.015 NSS < detectable
     assert _claim(df, "Ablation-O")["verdict"] == verdicts.CONSISTENT
     assert "no error bar" in _claim(df, "Ablation-O")["note"]
 
@@ -272,7 +273,9 @@ def test_student_keeps_its_teachers_accuracy_is_a_paired_claim(tmp_path):
     assert "+2.7% NSS vs the teacher" == row["paper_value"]
     _write(ctx, "skd_table3", [_fix_row(ctx, "S_st", [b + 0.001 for b in BASE], res=64)])
     row = _claim(report.claims(ctx), "keeps its teacher's accuracy")
-    assert row["verdict"] == verdicts.INCONCLUSIVE   # within the noise: no evidence either way
+    # 0.001 above on every video: the interval lies far above -3.1 % of the teacher's NSS (the paper's margin):
+    # non-inferior, capped to consistent by the single seed
+    assert row["verdict"] == verdicts.CONSISTENT and "non-inferiority" in row["note"]
     speed = _claim(report.claims(ctx), "much faster than its teacher")
     assert speed["verdict"] == verdicts.NOT_MEASURED   # a teacher trained here has no measured speed
 
@@ -370,7 +373,7 @@ def test_fastvsod_fusion_alpha_encoder_claims_with_mae_beside(tmp_path):
         assert _claim(fv, f"the {f} encoder improves on no encoder (+SD+TD)")["verdict"] == C
     assert _claim(fv, "Multiply beats ADD")["verdict"] == C
     assert _claim(fv, "mutual attention beats Concat")["verdict"] == C
-    assert _claim(fv, "Multiply about as good as mutual attention")["verdict"] == verdicts.INCONCLUSIVE
+    assert _claim(fv, "Multiply about as good as mutual attention")["verdict"] == verdicts.UNDERPOWERED
     assert _claim(fv, "+SD+FE_o vs +SD")["verdict"] == C
     assert _claim(fv, "alpha = 0.7 beats alpha = 0.1")["verdict"] == C
     assert _claim(fv, "alpha = 0.7 beats alpha = 0.9")["verdict"] == verdicts.INCONSISTENT

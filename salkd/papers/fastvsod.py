@@ -15,7 +15,7 @@ import pandas as pd
 from salkd import results, workers
 from salkd.context import Context, val_fn
 import salkd.papers.common as common
-from salkd.papers.numbers import FASTVSOD_DATASETS, PAPER
+from salkd.papers.numbers import FASTVSOD_DATASETS, NI_MARGINS, PAPER
 from salkd.papers.teachers import run_references
 from salkd.runs import read_json
 from salkd.train import fit
@@ -388,7 +388,8 @@ def _f_and_mae(ctx: Context, ref: str, text: str, df: pd.DataFrame | None, a: di
     from salkd.claims import better_claim
 
     rows = [better_claim(ctx, "fastvsod", ref, text, df, m, a, b, _pv(pa, pb, i), _pv(pb, pa, i), "vsod", experiment,
-                         not_worse=not_worse) for i, m in enumerate(("max_f", "mae"))]
+                         not_worse=not_worse, ni_margin=NI_MARGINS["fastvsod_as_good"][m] if not_worse else None)
+            for i, m in enumerate(("max_f", "mae"))]
     rows[1]["claim"] = text + " (MAE)"
     if paper_value is not None and rows[0]["paper_value"] is None:
         rows[0]["paper_value"] = paper_value

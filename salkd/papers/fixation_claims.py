@@ -11,7 +11,7 @@ import pandas as pd
 from salkd import results
 import salkd.papers.common as common
 from salkd.papers.common import main_teacher, table_ablation
-from salkd.papers.numbers import PAPER
+from salkd.papers.numbers import NI_MARGINS, PAPER
 
 __all__ = ["resolution_claims", "deployment_claims", "student_vs_teacher_claims", "speedup", "timing_note",
            "mac_ratio_note", "reduction_claims", "unlabeled_rows", "student_and_teacher", "PAPER_MODELS", "MUCH_FASTER",
@@ -234,9 +234,10 @@ def student_vs_teacher_claims(ctx: Any, paper: str, ref: str, exp: str, variant:
     paper_delta, paper_speedup = ps["nss"] / pt["nss"] - 1, ps["cpu_fps"] / pt["cpu_fps"]
     t = main_teacher(ctx)
     both = student_and_teacher(ctx, exp, variant, t, res)
-    text = f"distilled student at {res}x{res} keeps its teacher's accuracy (NSS within the noise or better)"
+    text = f"distilled student at {res}x{res} keeps its teacher's accuracy (NSS not worse by more than the paper's margin)"
     keeps = better_claim(ctx, paper, ref, text, both, "nss", {"variant": "student"}, {"variant": "teacher"},
-                         None, None, "fixation", exp, not_worse=True)
+                         ps["nss"], pt["nss"], "fixation", exp, not_worse=True,
+                         ni_margin=NI_MARGINS[f"{paper}_keeps"]["nss"])
     keeps["paper_value"] = f"{paper_delta:+.1%} NSS vs the teacher"
     keeps["central"] = True
     if both is not None and keeps["ours"]:
