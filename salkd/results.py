@@ -7,7 +7,8 @@ run's evaluation file (``eval_test.csv``, ``eval_test_spatial.csv``) whose per-v
 error bars. The report reads these files only.
 
 Choice (the papers do not say): one number per variant = the mean over its runs (seeds) of each
-run's "overall" row.
+run's "overall" row. A configuration run with several seeds in one experiment counts them all wherever it
+appears (:func:`with_seeds`, applied by :func:`load_or_none`).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import pandas as pd
 
 from salkd.atomic import write_text
 
-__all__ = ["results_dir", "save", "load", "load_or_none", "row", "Summary", "summarize", "res_int", "overall",
+__all__ = ["results_dir", "save", "load", "load_or_none", "with_seeds", "row", "Summary", "summarize", "res_int", "overall",
            "run_path", "runs_of", "data_desc", "is_real", "speed_at", "MAKER"]
 
 #: which notebook makes each experiment
@@ -71,7 +72,89 @@ def load_or_none(ctx: Any, experiment: str, *, quiet: bool = False) -> pd.DataFr
     for c in ("variant", "teacher"):
         if c in df.columns:
             df[c] = df[c].astype("string").fillna("")
-    return df
+    return with_seeds(ctx, df, experiment)
+
+
+#: the columns that name a configuration in a results table, besides its training seed and run folder
+CONFIG_COLS = ("variant", "teacher", "res", "mu", "alpha", "split", "eval_file")
+#: the columns of a row that label it in its own table (kept when a row of another table lends its seed)
+_LABEL_COLS = ("experiment", "variant", "paper", "teacher", "res", "mu", "alpha")
+
+
+def _same(a: Any, b: Any, col: str) -> bool:
+    """Two cells of a configuration column are equal (``res`` as int; missing equals missing)."""
+    if col == "res":
+        a, b = res_int(a), res_int(b)
+    na = a is None or (isinstance(a, float) and math.isnan(a)) or a is pd.NA
+    nb = b is None or (isinstance(b, float) and math.isnan(b)) or b is pd.NA
+    return (na and nb) or (not na and not nb and str(a) == str(b))
+
+
+def _eval_name(row: pd.Series) -> str:
+    """The evaluation file a result row reads (rows written before rows named it: ``eval_<split>.csv``)."""
+    name = row.get("eval_file")
+    if isinstance(name, str) and name:
+        return name
+    split = row.get("split")
+    return f"eval_{split if isinstance(split, str) and split else 'test'}.csv"
+
+
+def _seeded_tables(ctx: Any, experiment: str) -> dict[str, pd.DataFrame]:
+    """The "overall" rows of every other results table of the profile that has ``seed`` and ``run`` columns."""
+    out = {}
+    for p in sorted(results_dir(ctx).glob("*.csv")):
+        if p.stem == experiment:
+            continue
+        try:
+            o = pd.read_csv(p)
+        except (OSError, ValueError, pd.errors.EmptyDataError):
+            continue
+        if {"seed", "run"} <= set(o.columns):
+            out[p.stem] = overall(o)
+    return out
+
+
+def with_seeds(ctx: Any, df: pd.DataFrame, experiment: str) -> pd.DataFrame:
+    """``df`` with every existing seed of its configurations: a row whose run folder is also a row of another
+    table that ran several seeds (e.g. skd Table III's S_st / DVA / 64x64 is seed 0 of Table IV's "full")
+    gains that table's other seeds of the same configuration (same :data:`CONFIG_COLS`, evaluated on the
+    same output file), each a copy of the row with the other seed's scores, run folder and seed."""
+    if "run" not in df.columns or ("video" in df.columns and (df["video"].astype(str) != "overall").any()):
+        return df
+    others = _seeded_tables(ctx, experiment)
+    if not others:
+        return df
+    have = set(df["run"].astype(str))
+    extra: list[pd.Series] = []
+    seeds: dict[int, Any] = {}
+    for i, r in df.iterrows():
+        run = str(r["run"])
+        if run in ("", "nan", "<NA>"):
+            continue
+        for o in others.values():
+            for _, h in o[o["run"].astype(str) == run].iterrows():
+                if _eval_name(r) != _eval_name(h):   # another output of the same run (e.g. its spatial branch)
+                    continue
+                seeds.setdefault(i, h["seed"])
+                same = o[[all(_same(x[c], h[c], c) for c in CONFIG_COLS if c in o.columns) for _, x in o.iterrows()]]
+                for _, sib in same.iterrows():
+                    if str(sib["run"]) in have:
+                        continue
+                    have.add(str(sib["run"]))
+                    new = r.copy()
+                    for c in sib.index:
+                        if c not in _LABEL_COLS:
+                            new[c] = sib[c]
+                    extra.append(new)
+    if not extra:
+        return df
+    out = df.copy()
+    if "seed" not in out.columns:
+        out["seed"] = pd.NA
+    for i, sd in seeds.items():
+        if pd.isna(out.at[i, "seed"]):
+            out.at[i, "seed"] = sd
+    return pd.concat([out, pd.DataFrame(extra)], ignore_index=True)
 
 
 def row(ctx: Any, experiment: str, variant: str, paper: str, run: Path, *, teacher: str | None = None,

@@ -507,3 +507,26 @@ def test_ablation_and_sweep_rows_say_their_resolution_and_seeds():
     ov = pd.DataFrame({"res": [32, 32, 32], "seed": [0, 1, 2]})
     assert runs_desc(ov) == {"input (ours)": "32x32", "seeds": 3}
     assert runs_desc(pd.DataFrame({"res": [64, 32]})) == {"input (ours)": "32x32, 64x64", "seeds": 1}
+
+
+def test_a_configuration_uses_every_seed_it_has(tmp_path):
+    """skd Table III's S_st / DVA / 64x64 is seed 0 of Table IV's "full": its row counts Table IV's seeds."""
+    from salkd import results
+
+    ctx = _ctx(tmp_path)
+    t4 = _seeds(ctx, "full", BASE, spread=0.3)                       # seeds 0, 1, 2
+    _write(ctx, "skd_table4", t4)
+    seed0 = {k: v for k, v in t4[0].items() if k != "seed"}
+    _write(ctx, "skd_table3", [{**seed0, "variant": "S_st"}, _fix_row(ctx, "S_st", BASE, res=32)])
+    t3 = results.load_or_none(ctx, "skd_table3")
+    s64 = results.summarize(ctx, t3, "nss", variant="S_st", teacher="dva", res=64)
+    assert s64.n_runs == 3 and s64.value == pytest.approx(np.mean([r["nss"] for r in t4]))
+    assert sorted(t3.loc[t3["res"] == 64, "seed"].astype(int)) == [0, 1, 2]
+    assert results.summarize(ctx, t3, "nss", variant="S_st", teacher="dva", res=32).n_runs == 1
+    assert len(results.load_or_none(ctx, "skd_table4")) == 3               # nothing borrowed the other way
+    row = _claim(_rows(report.claims(ctx), "skd"), "dva: 64x64 beats 32x32")
+    assert "3 vs 1 seed(s)" in row["note"]
+    # another output of the same run (its spatial branch) is another configuration: no seeds borrowed
+    _write(ctx, "skd_table3", [{**seed0, "variant": "S_st", "eval_file": "eval_test_spatial.csv"}])
+    t3 = results.load_or_none(ctx, "skd_table3")
+    assert len(t3) == 1
