@@ -24,7 +24,8 @@ from salkd.verdicts import (LOWER_BETTER, NOT_MEASURED, VERDICTS, Noise, cap, di
                             verdict_better, verdict_not_worse, verdict_power)
 
 __all__ = ["claim_row", "missing_claim", "ni_bound", "compare_claim", "better_claim", "best_of_claim", "best_claim",
-           "spread_claim", "variants", "write_claims"]
+           "spread_claim", "variants", "write_claims", "how_to_read", "read_counts", "counts_block", "refresh_readme",
+           "RULES", "EXPLAIN", "README_BEGIN", "README_END"]
 
 
 def claim_row(paper: str, ref: str, claim: str, metric: str, paper_value: Any, ours: Any, margin: Any, noise: Any,
@@ -239,7 +240,9 @@ def _number(v: Any) -> float | None:
 
 def write_claims(df: pd.DataFrame, out_dir: str | Path, ctx: Any = None,
                  failures: Mapping[str, str] | None = None) -> list[Path]:
-    """``CLAIMS.md`` (+ ``claims.csv``): the claims table grouped by paper, with the verdict rules."""
+    """``CLAIMS.md`` (+ ``claims.csv`` and ``HOW-TO-READ.md``, :func:`how_to_read`): the claims table grouped
+    by paper, with the verdict rules. Written under the project's ``figures/``, it also refreshes README's
+    claim counts (:func:`refresh_readme`)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     lines = ["# Claims of the papers, checked on our runs", "",
@@ -260,7 +263,145 @@ def write_claims(df: pd.DataFrame, out_dir: str | Path, ctx: Any = None,
         lines += ["## Not built", "", "These tables, figures or claims failed (the run was asked to continue past "
                   "failures); their verdicts are missing above.", ""]
         lines += [f"- `{k}`: {v}" for k, v in failures.items()] + [""]
-    return [write_text(out / "CLAIMS.md", "\n".join(lines)), write_text(out / "claims.csv", df.to_csv(index=False))]
+    written = [write_text(out / "CLAIMS.md", "\n".join(lines)), write_text(out / "claims.csv", df.to_csv(index=False)),
+               write_text(out / "HOW-TO-READ.md", how_to_read(df, str(getattr(ctx, "profile", "?"))))]
+    _refresh_project_readme(out)
+    return written
+
+
+#: what each verdict means, in the words of HOW-TO-READ.md
+EXPLAIN = {
+    "reproduced": "the claimed direction holds by more than the 95 % noise of test units and training seeds "
+                  "together (for an \"as good as\" claim: the whole 95 % interval of A - B lies above minus the "
+                  "paper's margin).",
+    "consistent": "as reproduced, but the noise misses a part we could not measure: one training seed per "
+                  "model, or test clips cut from a single video. The direction holds beyond the noise we can see.",
+    "inconclusive": "the difference is within the noise, and the paper's own effect is large enough that our "
+                    "design could have detected it (or the paper's effect is unknown): the run did not decide.",
+    "underpowered": "the difference is within the noise, and the paper's own effect (paper_effect) is smaller "
+                    "than the smallest effect our design detects with 80 % power (detectable): no run of this size "
+                    "could have decided it, so this is not evidence against the paper.",
+    "inconsistent": "as not reproduced, but the noise misses training seeds or comes from clips of one video.",
+    "not reproduced": "the opposite of the claim holds by more than the full noise (for an \"as good as\" claim: "
+                      "the whole interval lies below minus the margin; for a stated number: ours misses it).",
+    "not measured": "no number of ours: the experiment was not run, or the dataset or hardware is not available "
+                    "here (the note says which).",
+    "not comparable": "ours is measured under another definition than the paper's (shown, not judged).",
+    "by construction": "a fact we fitted to the paper (e.g. a student's width chosen to match its parameter "
+                       "count): not evidence.",
+}
+
+#: the columns of a claim row, in the words of HOW-TO-READ.md
+COLUMNS = {
+    "paper_value": "the paper's number(s) for the claim",
+    "ours": "our number(s), mean over training seeds",
+    "margin": "ours A - B, signed so that positive = the claimed direction",
+    "noise": "the 95 % half-width of that difference: t(0.975, df) x SE (the note gives df, SE, units, seeds)",
+    "paper_effect": "the paper's own A - B in the same sign (plus the margin for \"as good as\" claims)",
+    "detectable": "the smallest true difference our design finds with 80 % power: noise + t(0.8, df) x SE",
+}
+
+
+def _example(df: pd.DataFrame, verdict: str) -> pd.Series | None:
+    """One row with ``verdict``: a central claim if any, else a comparison with a margin, else the first."""
+    g = df[df["verdict"] == verdict]
+    if not len(g):
+        return None
+    for mask in (g["central"].fillna(False).astype(bool) if "central" in g.columns else None,
+                 g["margin"].map(_number).notna() if "margin" in g.columns else None):
+        if mask is not None and mask.any():
+            return g[mask].iloc[0]
+    return g.iloc[0]
+
+
+def how_to_read(df: pd.DataFrame, profile: str = "?") -> str:
+    """The text of ``HOW-TO-READ.md``: each verdict explained, with one example row of ``df`` (the claims
+    table at hand) and what its numbers say."""
+    lines = ["# How to read CLAIMS.md", "",
+             f"Profile: `{profile}`. Generated by `salkd.claims.write_claims` with `CLAIMS.md`; the examples are "
+             "rows of that table. Do not edit by hand.", "", "## Columns", ""]
+    lines += [f"- **{k}**: {v}." for k, v in COLUMNS.items()] + ["", "## Verdicts", ""]
+    for v in VERDICTS:
+        lines += [f"### {v}", "", EXPLAIN.get(v, ""), ""]
+        r = _example(df, v) if len(df) else None
+        if r is None:
+            lines += ["No row of this table has this verdict.", ""]
+            continue
+        lines.append(f"Example ({r['paper']}, {r['source']}): *{r['claim']}* ({r['metric']}).")
+        facts = [f"paper {r['paper_value']}" if r.get("paper_value") is not None and str(r['paper_value']) != "nan"
+                 else None, f"ours {r['ours']}" if r.get("ours") is not None and str(r["ours"]) != "nan" else None]
+        for k, word in (("margin", "margin"), ("noise", "noise ±"), ("paper_effect", "paper's effect"),
+                        ("detectable", "detectable")):
+            x = _number(r.get(k))
+            if x is not None:
+                facts.append(f"{word} {x:.3f}")
+        lines += ["", "- " + "; ".join(f for f in facts if f), ""]
+        if isinstance(r.get("note"), str) and r["note"]:
+            lines += [f"- note: {r['note']}", ""]
+    return "\n".join(lines)
+
+
+README_BEGIN = ("<!-- BEGIN claim counts: generated by salkd.claims.refresh_readme from the committed CLAIMS.md "
+                "files; do not edit -->")
+README_END = "<!-- END claim counts -->"
+#: the committed CLAIMS.md files whose counts README quotes (relative to the project root)
+COUNTED = ("figures/CLAIMS.md", "figures/real-cpu/CLAIMS.md")
+
+
+def read_counts(claims_md: str | Path) -> tuple[str, dict[str, int]]:
+    """The profile and the "all" row (claims per verdict) of a CLAIMS.md summary table."""
+    text = Path(claims_md).read_text(encoding="utf-8")
+    profile = text.split("Profile: `", 1)[1].split("`", 1)[0] if "Profile: `" in text else "?"
+    header = None
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if header is None and cells[:2] == ["paper", "claims"]:
+            header = cells
+        elif header is not None and cells and cells[0] == "all":
+            return profile, {h: int(c) for h, c in zip(header[1:], cells[1:])}
+    raise ValueError(f"{claims_md}: no summary table with an 'all' row")
+
+
+def counts_block(root: str | Path, files: tuple[str, ...] = COUNTED) -> str:
+    """The README block: one row per committed CLAIMS.md with its claims per verdict."""
+    rows = []
+    for f in files:
+        profile, counts = read_counts(Path(root) / f)
+        rows.append({"CLAIMS.md": f"`{f}` ({profile})", **counts})
+    table = pd.DataFrame(rows).fillna(0)
+    cols = ["CLAIMS.md", "claims"] + [v for v in VERDICTS if v in table.columns]
+    table = table[cols + [c for c in table.columns if c not in cols]]
+    for c in table.columns[1:]:
+        table[c] = table[c].astype(int)
+    return "\n".join([README_BEGIN, tables.to_markdown(table).strip(), README_END])
+
+
+def refresh_readme(readme: str | Path, root: str | Path, files: tuple[str, ...] = COUNTED) -> bool:
+    """Replace README's block between :data:`README_BEGIN` and :data:`README_END` with :func:`counts_block`;
+    True when the file changed (False, and untouched, when it has no such block)."""
+    p = Path(readme)
+    text = p.read_text(encoding="utf-8")
+    if README_BEGIN not in text or README_END not in text:
+        return False
+    head, rest = text.split(README_BEGIN, 1)
+    tail = rest.split(README_END, 1)[1]
+    new = head + counts_block(root, files) + tail
+    if new != text:
+        write_text(p, new)
+    return new != text
+
+
+def _refresh_project_readme(out: Path) -> None:
+    """After writing a committed CLAIMS.md (under the project's ``figures/``), refresh README's counts."""
+    from salkd import paths
+
+    home = paths.home()
+    try:
+        out.resolve().relative_to((home / "figures").resolve())
+    except ValueError:
+        return
+    if (home / "README.md").is_file() and all((home / f).is_file() for f in COUNTED):
+        refresh_readme(home / "README.md", home)
 
 
 def training_precision_line(profile_runs: str | Path) -> str:
