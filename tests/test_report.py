@@ -311,6 +311,9 @@ def test_resolution_ladder_claims(tmp_path):
     assert _claim(skd, "dva: 64x64 beats 32x32")["verdict"] == verdicts.CONSISTENT
     best = _claim(skd, "dva: 64x64 is the best resolution")
     assert best["verdict"] == verdicts.CONSISTENT and "32x32" in best["note"]      # rival = the runner-up
+    # every comparison shows the paper's own effect beside the smallest effect our design detects
+    assert _claim(skd, "dva: 64x64 beats 128x128")["paper_effect"] == pytest.approx(2.100 - 1.860)
+    assert best["paper_effect"] == pytest.approx(2.100 - 2.040) and best["detectable"] > 0
     uva = _rows(df, "uvanet")                                # 32 and 64 only: the rest is not measured, and says why
     drop = _claim(uva, "dva: 64x64 beats 256x256")
     assert drop["verdict"] == verdicts.NOT_MEASURED and "no runs at 256 in this profile" in drop["note"]
@@ -336,6 +339,7 @@ def test_ablation_o_lowest_and_mu_shape(tmp_path):
                            for r in _seeds(ctx, "mu", [b + d for b in BASE], spread=0.001, mu=m)])
     skd = _rows(report.claims(ctx), "skd")
     assert _claim(skd, "Ablation-O is the lowest")["verdict"] == verdicts.REPRODUCED
+    assert _claim(skd, "Ablation-O is the lowest")["paper_effect"] == pytest.approx(2.007 - 1.943)
     assert _claim(skd, "NSS is flat for mu in [0, 0.6]")["verdict"] == verdicts.REPRODUCED
     assert _claim(skd, "NSS drops for mu above 0.6")["verdict"] == verdicts.REPRODUCED
     shift["Ablation-O"] = 0.2                                  # Ablation-O is the best, not the lowest

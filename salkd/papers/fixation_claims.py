@@ -46,6 +46,10 @@ def resolution_claims(ctx: Any, paper: str, ref: str, df: pd.DataFrame | None, v
                 return None
             return f"{a:.3f} vs {b:.3f} ({(b / a - 1):+.1%} at {lo})" + ("" if src == t else " (paper: DVA)")
 
+        def effect(hi: int, lo: int) -> float | None:
+            a, b = ptab.get((src, hi), {}).get("nss"), ptab.get((src, lo), {}).get("nss")
+            return None if a is None or b is None else a - b
+
         def pair(hi: int, lo: int, text: str) -> dict[str, Any]:
             if df is None:
                 return missing_claim(paper, ref, text, "nss", pv(hi, lo),
@@ -58,7 +62,7 @@ def resolution_claims(ctx: Any, paper: str, ref: str, df: pd.DataFrame | None, v
             sa = results.summarize(ctx, df, "nss", variant=variant, teacher=t, res=hi)
             sb = results.summarize(ctx, df, "nss", variant=variant, teacher=t, res=lo)
             row = compare_claim(ctx, paper, ref, text, "nss", sa, sb, pv(hi, lo), "fixation",
-                                missing=f"no {variant} result at {hi} and {lo}")
+                                missing=f"no {variant} result at {hi} and {lo}", paper_effect=effect(hi, lo))
             if sa is not None and sb is not None and sa.value:
                 row["ours"] += f" ({(sb.value / sa.value - 1):+.1%} at {lo})"
             return row
@@ -77,8 +81,10 @@ def resolution_claims(ctx: Any, paper: str, ref: str, df: pd.DataFrame | None, v
                                       results.data_desc(ctx, "fixation") if ran else "—"))
         else:
             sums = {f"{r}x{r}": results.summarize(ctx, df, "nss", variant=variant, teacher=t, res=r) for r in run_res}
+            rivals = [ptab[(src, r)]["nss"] for r in run_res if r != 64 and (src, r) in ptab]
             rows.append(best_of_claim(ctx, paper, ref, text, sums, "64x64", "nss", "fixation", best_pv,
-                                      what="resolution"))
+                                      what="resolution", paper_effect=ptab[(src, 64)]["nss"] - max(rivals)
+                                      if rivals and (src, 64) in ptab else None))
     return rows
 
 

@@ -309,7 +309,9 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
     rows.append(best_of_claim(ctx, "uvanet", "Table 3", "with DVA as the spatial teacher the student is best (64x64)",
                               {t: results.summarize(ctx, u3, "nss", variant="S_sp", teacher=t, res=64) for t in teachers},
                               "dva", "nss", "fixation", ", ".join(f"{t}: {v:.3f}" for t, v in p3.items()),
-                              what="teacher"))
+                              what="teacher", paper_effect=p3["dva"] - max((p3[t] for t in teachers
+                                                                            if t != "dva" and t in p3), default=None)
+                              if any(t != "dva" and t in p3 for t in teachers) else None))
     for a, b, text in FIG6_CLAIMS:
         rows.append(better_claim(ctx, "uvanet", "Fig. 6", text, u6, "nss", {"variant": a}, {"variant": b},
                                  PAPER["uva_fig6"][a], PAPER["uva_fig6"][b], "fixation", "uva_fig6"))
