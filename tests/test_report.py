@@ -151,7 +151,7 @@ def test_mu_not_best_and_speed_claims(tmp_path):
     assert _claim(df, "uva_st has 0.16 M")["verdict"] == verdicts.BY_CONSTRUCTION
     fps = _claim(df, "skd_st at 64x64: 411.7 FPS")
     assert fps["metric"] == "CPU FPS (1 thread)" and fps["ours"] > 0 and "1 thread, batch 1" in fps["data"]
-    assert fps["verdict"] == (verdicts.REPRODUCED if fps["ours"] >= 411.7 else verdicts.NOT_REPRODUCED)
+    assert fps["verdict"] == verdicts.NOT_COMPARABLE and "shown, not judged" in fps["note"]   # another CPU
     assert "best on 2 cores: 5000.0 FPS" in fps["note"]                           # the bench's figure, beside
     assert _claim(df, "skd_st at 64x64: memory")["verdict"] == verdicts.NOT_COMPARABLE
 

@@ -111,10 +111,12 @@ def deployment_claims(ctx: Any, paper: str, model: str, ref: str, table: str) ->
     The parameter count is a fact we fitted (the students' widths were chosen to reach it): ``by
     construction``. The papers' CPU figure is one core: ours is measured on one thread, batch 1, eager
     fp32 (:func:`salkd.bench.cost.one_core_cost`); the benchmark's best two-core figure is in the note.
-    Memory footprints are defined differently (``not comparable``)."""
+    Absolute frames/s on another CPU than the paper's are ``not comparable`` (shown, not judged; the judged
+    speed rows are ratios measured on one machine). Memory footprints are defined differently (``not
+    comparable``)."""
     from salkd.claims import claim_row
     from salkd.papers.numbers import SPEED
-    from salkd.verdicts import BY_CONSTRUCTION, NOT_COMPARABLE, NOT_MEASURED, verdict_at_least
+    from salkd.verdicts import BY_CONSTRUCTION, NOT_COMPARABLE, NOT_MEASURED
 
     speed = results.load_or_none(ctx, "speed", quiet=True)
     params_m = SPEED[(model, 64)]["params_m"]
@@ -138,9 +140,10 @@ def deployment_claims(ctx: Any, paper: str, model: str, ref: str, table: str) ->
         rows.append(claim_row(paper, ref, f"{model} at {res}x{res}: {cfps} FPS on one CPU core", "CPU FPS (1 thread)",
                               cfps, None if one is None else round(one, 1), None if one is None else one / cfps, None,
                               f"this CPU ({_cpu_name()}), 1 thread, batch 1, eager fp32",
-                              verdict_at_least(one, cfps),
-                              "margin = ours / paper; different CPU (paper: one core of an unnamed / Intel 3.4 GHz "
-                              "CPU)" + two))
+                              NOT_MEASURED if one is None else NOT_COMPARABLE,
+                              "shown, not judged: frames/s on this CPU against the paper's CPU (one core of an "
+                              "unnamed / Intel 3.4 GHz CPU) compare two machines, not two models; margin = ours / "
+                              "paper" + two))
         rows.append(claim_row(paper, ref, f"{model} at {res}x{res}: {gfps} FPS on a GPU", "GPU FPS", gfps, None, None,
                               None, "—", NOT_MEASURED, "no GPU on this machine"))
         if mem is not None:
