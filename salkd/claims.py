@@ -252,6 +252,9 @@ def write_claims(df: pd.DataFrame, out_dir: str | Path, ctx: Any = None,
     if ctx is not None and getattr(ctx, "runs_root", None) is not None:
         lines += [training_precision_line(Path(ctx.runs_root) / str(ctx.profile)), ""]
     lines += [RULES, ""]
+    why = results.dropped(ctx, "sauc") if ctx is not None else None
+    if why:
+        lines += [f"{why}: no table or claim of this profile reports it.", ""]
     for paper, g in df.groupby("paper", sort=False):
         lines += [f"## {paper}", ""]
         show = g.drop(columns=[c for c in ("paper", "central") if c in g.columns]).copy()

@@ -22,7 +22,7 @@ import pandas as pd
 
 from salkd.atomic import write_text
 
-__all__ = ["results_dir", "save", "load", "load_or_none", "with_seeds", "row", "Summary", "summarize", "res_int", "overall",
+__all__ = ["results_dir", "save", "load", "load_or_none", "with_seeds", "dropped", "row", "Summary", "summarize", "res_int", "overall",
            "run_path", "runs_of", "data_desc", "is_real", "speed_at", "MAKER"]
 
 #: which notebook makes each experiment
@@ -251,9 +251,49 @@ class Summary:
         return math.sqrt(sum(parts)) if parts else None
 
 
+_COVERAGE: dict[str, float] = {}
+_DROPPED_SAID: set[str] = set()
+
+
+def dropped(ctx: Any, metric: str) -> str | None:
+    """Why the report leaves ``metric`` out in this profile, or None. Shuffled AUC is dropped when the
+    profile's shuffle map (``eval.shuffle_map``) marks more than
+    :data:`salkd.evaluate.SHUFFLE_MAP_MAX_COVERAGE` of the pixels as negatives: they are then nearly
+    uniform, and sAUC rewards the centre bias it is meant to discount (the evaluation files keep it)."""
+    if metric != "sauc":
+        return None
+    cfg = getattr(ctx, "cfg", None) or {}
+    src = (cfg.get("eval") or {}).get("shuffle_map")
+    data = getattr(ctx, "data", None)
+    if not src or (isinstance(data, Mapping) and data.get("fixation")):
+        return None
+    from salkd.context import profile_path
+    from salkd.evaluate import SHUFFLE_MAP_MAX_COVERAGE, load_shuffle_map, shuffle_map_coverage
+
+    path = profile_path(src)
+    if str(path) not in _COVERAGE:
+        try:
+            _COVERAGE[str(path)] = shuffle_map_coverage(load_shuffle_map(path))
+        except (OSError, ValueError):
+            return None
+    cov = _COVERAGE[str(path)]
+    if cov <= SHUFFLE_MAP_MAX_COVERAGE:
+        return None
+    return (f"sAUC dropped: the shuffle map {path.name} marks {cov:.0%} of the pixels as negatives (more than "
+            f"{SHUFFLE_MAP_MAX_COVERAGE:.0%}), so its negatives are nearly uniform and sAUC rewards the centre "
+            f"bias it is meant to discount")
+
+
 def summarize(ctx: Any, df: pd.DataFrame | None, metric: str, **where: Any) -> Summary | None:
-    """The :class:`Summary` of the rows matching ``where`` (column == value), or None."""
+    """The :class:`Summary` of the rows matching ``where`` (column == value), or None (also for a metric the
+    profile drops, :func:`dropped`, whose reason is printed once)."""
     if df is None or metric not in df.columns:
+        return None
+    why = dropped(ctx, metric)
+    if why is not None:
+        if why not in _DROPPED_SAID:
+            _DROPPED_SAID.add(why)
+            print(f"[salkd.report] {why}")
         return None
     sel = overall(df)
     for k, v in where.items():

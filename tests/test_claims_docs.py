@@ -70,3 +70,30 @@ def test_readme_counts_equal_the_committed_claims_md():
     assert claims.README_BEGIN in readme, "README lost its generated claim-count block"
     block = claims.README_BEGIN + readme.split(claims.README_BEGIN, 1)[1].split(claims.README_END, 1)[0] + claims.README_END
     assert block == claims.counts_block(ROOT), "README's claim counts differ from CLAIMS.md: run salkd.claims.refresh_readme"
+
+
+def test_sauc_is_dropped_when_the_shuffle_map_marks_most_pixels(tmp_path, capsys):
+    """DHF1K's aggregate map marks 74 % of the pixels: sAUC then measures centre bias; the report drops it."""
+    import numpy as np
+
+    from salkd import results
+    from salkd.results import summarize
+
+    dense, sparse = tmp_path / "dense.npy", tmp_path / "sparse.npy"
+    m = np.zeros((20, 20), np.float32)
+    m[:, :15] = 1.0                                                      # 75 % of the pixels
+    np.save(dense, m)
+    m[:, 4:] = 0.0                                                       # 20 %
+    np.save(sparse, m)
+    df = pd.DataFrame([{"variant": "a", "run": "", "sauc": 0.9, "nss": 2.0}])
+    ctx = SimpleNamespace(profile="unit", cfg={"eval": {"shuffle_map": str(dense)}}, data=None, runs_root=tmp_path)
+    why = results.dropped(ctx, "sauc")
+    assert why and "75%" in why and "centre bias" in why
+    assert summarize(ctx, df, "sauc", variant="a") is None and summarize(ctx, df, "nss", variant="a").value == 2.0
+    assert "sAUC dropped" in capsys.readouterr().out
+    claims.write_claims(_df(), tmp_path / "out", ctx)
+    assert "sAUC dropped" in (tmp_path / "out" / "CLAIMS.md").read_text()
+    ctx.cfg["eval"]["shuffle_map"] = str(sparse)
+    assert results.dropped(ctx, "sauc") is None and summarize(ctx, df, "sauc", variant="a").value == 0.9
+    ctx.cfg["eval"]["shuffle_map"] = None
+    assert results.dropped(ctx, "sauc") is None
