@@ -250,6 +250,22 @@ class Summary:
             parts.append(float(np.var(self.run_values, ddof=1)) / len(self.run_values))
         return math.sqrt(sum(parts)) if parts else None
 
+    def half(self) -> float | None:
+        """The 95 % half-width of the value: ``t(0.975, df) x`` :meth:`se`, df by Welch-Satterthwaite over the
+        video and seed parts (:func:`salkd.noise.combine`); None without an error bar."""
+        from salkd.noise import combine
+
+        parts = []
+        if self.videos is not None and len(self.videos.dropna()) > 1:
+            v = self.videos.dropna()
+            parts.append((float(v.var(ddof=1)) / len(v), len(v) - 1))
+        if len(self.run_values) > 1:
+            parts.append((float(np.var(self.run_values, ddof=1)) / len(self.run_values), len(self.run_values) - 1))
+        if not parts:
+            return None
+        n_units = 0 if self.videos is None else len(self.videos.dropna())
+        return combine(self.value, parts, max(1, self.n_runs), n_units).half
+
 
 _COVERAGE: dict[str, float] = {}
 _DROPPED_SAID: set[str] = set()

@@ -132,3 +132,11 @@ def test_best_of_claim_states_power_and_uses_the_same_noise():
 def test_summary_se_sums_the_unit_and_seed_parts():
     s = _s([[1.0, 2.0, 3.0], [3.0, 4.0, 5.0]])
     assert s.se() == pytest.approx(math.sqrt(1 / 3 + 1.0))   # units: var 1 / 3; seeds: means 2, 4 -> var 2 / 2
+
+
+def test_summary_half_width_uses_the_t_quantile():
+    s = _s([[1.0, 2.0, 3.0], [3.0, 4.0, 5.0]])
+    parts = [1 / 3, 1.0]                                           # units (df 2), seeds (df 1)
+    df = sum(parts) ** 2 / (parts[0] ** 2 / 2 + parts[1] ** 2 / 1)
+    assert s.half() == pytest.approx(stats.t.ppf(0.975, df) * math.sqrt(sum(parts)))
+    assert Summary(1.0).half() is None

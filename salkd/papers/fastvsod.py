@@ -330,7 +330,7 @@ def figures(ctx: Context, tables: dict[str, pd.DataFrame | None]) -> dict[str, A
             return None
         a = _paper_alpha()
         return plots.sweep(t["alpha"], pd.to_numeric(t["maxF"], errors="coerce"),
-                           err=pd.to_numeric(t["maxF ±2SE"], errors="coerce").fillna(0),
+                           err=pd.to_numeric(t["maxF" + common.ERR], errors="coerce").fillna(0),
                            paper_x=[a], paper_y=[PAPER["fastvsod_fig7"][a][0]], xlabel="alpha", ylabel="max F",
                            mark=a, second=pd.to_numeric(t["MAE"], errors="coerce"), second_label="MAE", bars=True,
                            title="fastvsod Fig. 7: alpha")

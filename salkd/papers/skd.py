@@ -260,7 +260,7 @@ def figures(ctx: Context, tables: dict[str, pd.DataFrame | None]) -> dict[str, A
         if t is None:
             return None
         return plots.sweep(t["mu"], pd.to_numeric(t["NSS"], errors="coerce"),
-                           err=pd.to_numeric(t["NSS ±2SE"], errors="coerce").fillna(0),
+                           err=pd.to_numeric(t["NSS" + common.ERR], errors="coerce").fillna(0),
                            paper_x=list(PAPER["skd_mu"]), paper_y=list(PAPER["skd_mu"].values()), xlabel="mu",
                            ylabel="NSS", mark=_paper_mu(), title="skd Fig. 8: NSS vs mu")
 
