@@ -82,14 +82,15 @@ class Noise:
     assumed: bool = False
 
     def text(self) -> str:
-        """How the noise was measured, with its n: ``95 % CI = ±t(0.975, df 4.1) x SE 0.120 = 0.523; 6 test
-        units (paired), 3 vs 3 seeds``."""
+        """How the noise was measured, with its n: ``95 % CI = ±t(0.975, df 4.1) x SE 0.12 = 0.523; 6 test
+        unit(s) (paired), 3 vs 3 seed(s)`` (and the floor when it binds)."""
         if self.assumed:
             return f"no error bar: noise = {NO_ERRORBAR_REL:.0%} of the score; {self.seeds[0]} vs {self.seeds[1]} seed(s)"
         df = "inf" if not math.isfinite(self.est.df) else f"{self.est.df:.1f}"
         units = f"{self.est.n_units} test unit(s) ({'paired' if self.paired else 'unpaired'})"
-        return (f"95 % CI = ±t(0.975, df {df}) x SE {self.est.se:.3g} = {self.half:.3g}; {units}, "
-                f"{self.seeds[0]} vs {self.seeds[1]} seed(s)")
+        width = (f"t(0.975, df {df}) x SE {self.est.se:.3g} = {self.est.half:.3g}, raised to the floor {self.half:.3g}"
+                 if self.half > self.est.half else f"t(0.975, df {df}) x SE {self.est.se:.3g} = {self.half:.3g}")
+        return f"95 % CI = ±{width}; {units}, {self.seeds[0]} vs {self.seeds[1]} seed(s)"
 
 
 def _units_part(v: Any) -> tuple[float, int] | None:

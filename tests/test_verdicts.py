@@ -62,7 +62,8 @@ def test_unpaired_units_assumed_noise_and_the_floor():
     none = V.diff_stats(Summary(1.0), Summary(0.9), "nss")   # no per-unit values, one seed: 5 % of the score
     assert none.assumed and none.half == pytest.approx(0.05) and "no error bar" in none.text()
     flat = _s([[1.0, 2.0]]), _s([[0.999, 1.999]])
-    assert V.diff_stats(*flat, "nss").half == V.NOISE_FLOOR["nss"]   # identical differences: the floor
+    fl = V.diff_stats(*flat, "nss")                                  # identical differences: the floor
+    assert fl.half == V.NOISE_FLOOR["nss"] and "raised to the floor 0.005" in fl.text()
 
 
 def test_non_inferiority_reads_the_interval_against_the_margin():
