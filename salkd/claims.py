@@ -351,6 +351,13 @@ README_END = "<!-- END claim counts -->"
 COUNTED = ("figures/CLAIMS.md", "figures/real-cpu/CLAIMS.md")
 
 
+def noise_rule(claims_md: str | Path) -> str:
+    """Under which noise rule a CLAIMS.md was written: the current one (:data:`RULES`) or the earlier one."""
+    text = Path(claims_md).read_text(encoding="utf-8")
+    return ("95 % t interval, seeds + units" if "Welch-Satterthwaite" in text
+            else "earlier: 2 x the larger SE (rebuild the report)")
+
+
 def read_counts(claims_md: str | Path) -> tuple[str, dict[str, int]]:
     """The profile and the "all" row (claims per verdict) of a CLAIMS.md summary table."""
     text = Path(claims_md).read_text(encoding="utf-8")
@@ -370,11 +377,11 @@ def counts_block(root: str | Path, files: tuple[str, ...] = COUNTED) -> str:
     rows = []
     for f in files:
         profile, counts = read_counts(Path(root) / f)
-        rows.append({"CLAIMS.md": f"`{f}` ({profile})", **counts})
+        rows.append({"CLAIMS.md": f"`{f}` ({profile})", "noise rule": noise_rule(Path(root) / f), **counts})
     table = pd.DataFrame(rows).fillna(0)
-    cols = ["CLAIMS.md", "claims"] + [v for v in VERDICTS if v in table.columns]
+    cols = ["CLAIMS.md", "noise rule", "claims"] + [v for v in VERDICTS if v in table.columns]
     table = table[cols + [c for c in table.columns if c not in cols]]
-    for c in table.columns[1:]:
+    for c in table.columns[2:]:
         table[c] = table[c].astype(int)
     return "\n".join([README_BEGIN, tables.to_markdown(table).strip(), README_END])
 

@@ -56,7 +56,7 @@ def test_refresh_readme_rewrites_only_the_block(tmp_path):
     assert claims.refresh_readme(readme, tmp_path, ("figures/CLAIMS.md",))
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("\noutro\n") and "stale" not in text
-    assert "| `figures/CLAIMS.md` (unit) | 4 | 0 | 1 | 1 | 1 |" in text
+    assert "| `figures/CLAIMS.md` (unit) | 95 % t interval, seeds + units | 4 | 0 | 1 | 1 | 1 |" in text
     assert not claims.refresh_readme(readme, tmp_path, ("figures/CLAIMS.md",))   # already fresh: unchanged
     plain = tmp_path / "PLAIN.md"
     plain.write_text("no block\n")
