@@ -3,11 +3,16 @@
 A claim row: paper, source (table / figure), the claim, the metric, the paper's value, ours, the margin
 (positive = the claimed direction), the noise (95 % half-width), the paper's own effect and the smallest
 effect our design detects (comparisons only), the data ours was measured on, the verdict
-(:mod:`salkd.verdicts`) and a note (which says the n: test units and seeds). Each paper's ``claims(ctx)`` (``salkd.papers.<paper>``) builds its
-rows with :func:`better_claim` / :func:`best_claim` / :func:`claim_row`, or, from
-:class:`salkd.results.Summary` objects they picked themselves, with :func:`compare_claim` ("A beats B"),
+(:mod:`salkd.verdicts`) and a note (which says the n: test units and seeds). Each paper's ``claims(ctx)``
+(``salkd.papers.<paper>``) builds its rows with :func:`better_claim` / :func:`best_claim` /
+:func:`claim_row`, or, from :class:`salkd.results.Summary` objects they picked themselves, with
+:func:`compare_claim` ("A beats B", or "A is as good as B" with a non-inferiority margin),
 :func:`best_of_claim` ("X is the best / lowest of these") and :func:`spread_claim` ("these settings are
 within a tolerance of each other").
+
+:func:`write_claims` writes ``CLAIMS.md`` (the rules, :data:`RULES`, in its header), ``claims.csv`` and
+``HOW-TO-READ.md`` (:func:`how_to_read`); under the project's ``figures/`` it also refreshes README's
+generated claim-count block (:func:`refresh_readme`).
 """
 from __future__ import annotations
 
