@@ -261,7 +261,7 @@ def figures(ctx: Context, tables: dict[str, pd.DataFrame | None]) -> dict[str, A
         if t is None:
             return None
         return plots.sweep(t["mu"], pd.to_numeric(t["NSS"], errors="coerce"),
-                           err=pd.to_numeric(t["NSS ±2SE"], errors="coerce").fillna(0),
+                           err=pd.to_numeric(t["NSS" + common.ERR], errors="coerce").fillna(0),
                            paper_x=list(PAPER["skd_mu"]), paper_y=list(PAPER["skd_mu"].values()), xlabel="mu",
                            ylabel="NSS", mark=_paper_mu(), title="skd Fig. 8: NSS vs mu")
 
@@ -316,7 +316,8 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
     rows[0]["central"] = True   # distillation helps: S_st vs S_st without it
     sums = {v: results.summarize(ctx, t4, "nss", variant=v) for v in p4} if t4 is not None else {}
     rows.append(best_of_claim(ctx, "skd", "Table IV", "Ablation-O is the lowest of the four", sums, "Ablation-O", "nss",
-                              fx, ", ".join(f"{k}: {v:.3f}" for k, v in p4.items()), lowest=True, what="variant"))
+                              fx, ", ".join(f"{k}: {v:.3f}" for k, v in p4.items()), lowest=True, what="variant",
+                              paper_effect=min(v for k, v in p4.items() if k != "Ablation-O") - p4["Ablation-O"]))
     rows += fixation_claims.resolution_claims(ctx, "skd", "Table III", t3, "S_st", "skd_table3", "skd_table3")
     best_mu = _paper_mu()
     fig8 = [best_claim(ctx, "skd", "Fig. 8", f"mu = {best_mu:g} is the best mu", mu, "mu", best_mu, "nss", fx,
