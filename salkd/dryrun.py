@@ -199,9 +199,11 @@ def _expected(cfg: Mapping[str, Any]) -> dict[str, set[int]]:
 
 def _optional_tables(cfg: Mapping[str, Any]) -> set[str]:
     """Tables of experiments the profile does not switch on (their builders return None): the training on
-    unlabeled video (``skd.unlabeled`` / ``uvanet.unlabeled``)."""
-    return {stem for stem, sec in (("skd_unlabeled", "skd"), ("uva_unlabeled", "uvanet"))
-            if not (cfg.get(sec) or {}).get("unlabeled")}
+    unlabeled video (``skd.unlabeled`` / ``uvanet.unlabeled``) and skd's mu sweep (``skd.mu_sweep`` empty, as on
+    teacher-labelled data)."""
+    out = {stem for stem, sec in (("skd_unlabeled", "skd"), ("uva_unlabeled", "uvanet"))
+           if not (cfg.get(sec) or {}).get("unlabeled")}
+    return out | ({"skd_fig8_mu"} if not (cfg.get("skd") or {}).get("mu_sweep") else set())
 
 
 def check_outputs(root: str | os.PathLike, profile: str, cfg: Mapping[str, Any], s: DryRunSettings = DryRunSettings(),
