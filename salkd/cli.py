@@ -107,6 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--res", type=int, default=64)
     x.add_argument("--out", required=True, help="the .onnx file to write")
     x.add_argument("--atol", type=float, default=1e-4)
+    x.add_argument("--allow-unfinished", action="store_true",
+                   help="export the weights of a run that stopped before its end (default: refuse it)")
 
     from salkd import weights
 
@@ -118,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--out", required=True, help="the overlay video to write (.mp4)")
     pr.add_argument("--device", default="auto")
     pr.add_argument("--batch", type=_positive_int, default=32, help="frames per forward pass (default 32)")
+    pr.add_argument("--allow-unfinished", action="store_true",
+                    help="run the weights of a run that stopped before its end (default: refuse it)")
     return p
 
 
@@ -169,6 +173,11 @@ def _cmd_export(a: argparse.Namespace) -> int:
     from salkd.export import export_onnx
     from salkd.models import build, from_run, load_state_checked, read_state_dict
 
+    from salkd.runs import require_finished
+
+    for folder in (a.model, a.checkpoint):
+        if folder and Path(folder).is_dir():
+            require_finished(folder, a.allow_unfinished)
     if Path(a.model).is_dir():
         model = from_run(a.model)
     else:
@@ -227,7 +236,8 @@ def _run(a: argparse.Namespace) -> int:
     if a.cmd == "predict":
         from salkd.predict import predict_video
 
-        rep = predict_video(a.source, a.run, a.out, res=a.res, device=a.device, batch_size=a.batch)
+        rep = predict_video(a.source, a.run, a.out, res=a.res, device=a.device, batch_size=a.batch,
+                            allow_unfinished=a.allow_unfinished)
         print(f"{rep['frames']} frames at {rep['res'][0]}x{rep['res'][1]}: network {rep['net_fps']:.0f} frames/s, "
               f"end to end {rep['end_to_end_fps']:.0f} frames/s -> {rep['video']} (maps in {rep['maps']})")
         return 0
@@ -265,6 +275,25 @@ def _disk_full_message(exc: BaseException) -> str | None:
         return None
     where = getattr(exc, "filename", None) or "a file"
     return f"no space left on device while writing {where}; free space and rerun to resume"
+
+
+#: OS errors on a path the user chose (read-only mount, a file where a folder should be, no permission...)
+_PATH_ERRNOS = {"EACCES", "EPERM", "EROFS", "EISDIR", "ENOTDIR", "EEXIST", "EIO", "ENAMETOOLONG", "ENOTEMPTY"}
+
+
+def _os_error_message(exc: BaseException) -> str | None:
+    """The one-line message of an OS error on a named path (:data:`_PATH_ERRNOS`), else None."""
+    import errno
+
+    if not isinstance(exc, OSError) or exc.errno is None:
+        return None
+    if errno.errorcode.get(exc.errno) not in _PATH_ERRNOS:
+        return None
+    where = exc.filename2 or exc.filename
+    if where is None:
+        return None
+    reason = exc.strerror or errno.errorcode[exc.errno]
+    return f"{where}: {reason[0].lower() + reason[1:]}; choose a path you can write (or fix its permissions) and rerun"
 
 
 def _interrupt_message(exc: KeyboardInterrupt) -> str:
@@ -326,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"salkd: {_interrupt_message(exc)}", file=sys.stderr)
         return 128 + int(_signals[-1] if _signals else signal.SIGINT)
     except Exception as exc:
-        full = None if debug else _disk_full_message(exc)
+        full = None if debug else (_disk_full_message(exc) or _os_error_message(exc))
         if full is not None:
             print(f"salkd: error: {full}", file=sys.stderr)
             return 2

@@ -26,7 +26,7 @@ from salkd import paths
 from salkd.atomic import write_json
 
 __all__ = ["environment", "read_json", "is_complete", "RunError", "config_matches", "comparable", "run_ref",
-           "run_from_ref", "data_ref", "data_fingerprint", "UPSTREAM_KEYS"]
+           "run_from_ref", "data_ref", "data_fingerprint", "UPSTREAM_KEYS", "unfinished_step", "require_finished"]
 
 #: the config keys that name an upstream run folder
 UPSTREAM_KEYS = ("teacher", "spatial", "temporal", "student", "spatial_teacher", "temporal_teacher", "stage1")
@@ -97,6 +97,37 @@ def is_complete(run: str | os.PathLike) -> bool:
         return read_json(r / "metrics.json").get("trained_here") is False
     except (OSError, RunError):
         return False
+
+
+def unfinished_step(run: str | os.PathLike) -> int | None:
+    """The step an unfinished training run reached, or None when ``run`` is not one.
+
+    A run folder written by :class:`salkd.train.Trainer` that has a ``checkpoint.pt`` but no
+    ``metrics.json`` stopped before its end (interrupted or still training). Folders made by hand
+    (weights without a trainer's step) and complete runs give None.
+    """
+    r = Path(run)
+    ck = r / "checkpoint.pt"
+    if is_complete(r) or not ck.is_file() or not (r / "config.json").is_file():
+        return None
+    import torch
+
+    try:
+        state = torch.load(ck, map_location="cpu", weights_only=True)
+    except Exception:  # an unreadable checkpoint is reported by whoever loads it
+        return None
+    if isinstance(state, dict) and "step" in state and "optimizer" in state:
+        return int(state["step"])
+    return None
+
+
+def require_finished(run: str | os.PathLike, allow_unfinished: bool = False, option: str = "--allow-unfinished") -> None:
+    """Refuse an unfinished training run (:func:`unfinished_step`) unless ``allow_unfinished``, naming
+    the step it reached and what to do."""
+    step = None if allow_unfinished else unfinished_step(run)
+    if step is not None:
+        raise RunError(f"run {run} is not finished (it stopped at step {step}, no metrics.json): rerun its "
+                       f"`salkd train` command to finish it, or pass {option} to use the weights it holds so far")
 
 
 def _canon(obj: Any) -> str:
