@@ -21,7 +21,8 @@ from salkd.atomic import write_json
 from salkd.config import get_profile
 from salkd.data.splits import split_dataset
 from salkd.locks import locked
-from salkd.runs import comparable, data_fingerprint, data_ref, is_complete, read_json, run_from_ref, run_ref
+from salkd.runs import (comparable, data_fingerprint, data_ref, data_sha256, is_complete, read_json, run_from_ref, run_ref,
+                        upstream_fingerprints)
 from salkd.sizes import as_size
 from salkd.train import TrainSettings
 from salkd.train_state import json_roundtrip
@@ -66,6 +67,7 @@ class Context:
             self.device = str(self.cfg.get("device", "auto"))
         self._datasets: dict[tuple[str, str], Any] = {}
         self._fingerprints: dict[str, str] = {}
+        self._content: dict[str, str] = {}
 
     # ---- folders --------------------------------------------------------------------------
     @property
@@ -89,6 +91,13 @@ class Context:
         """How a stage's config names an upstream run: relative to the runs root (which can then move)."""
         return run_ref(run, self.runs_root)
 
+    def provenance(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """``config`` with the content fingerprint of every upstream run it names (``"upstream_sha256"``:
+        the weights a teacher or student gives, :func:`salkd.runs.weights_fingerprint`), so that a run
+        trained against other weights of the same upstream folder is not reused."""
+        ups = upstream_fingerprints(config, self.runs_root)
+        return {**config, "upstream_sha256": ups} if ups else dict(config)
+
     def upstream(self, ref: str | os.PathLike) -> Path:
         """The upstream run folder a config names (:meth:`run_ref`; older configs: an absolute path)."""
         return run_from_ref(ref, self.runs_root)
@@ -98,6 +107,7 @@ class Context:
         other = dataclasses.replace(self, seed=int(seed), data_seed=self.data_seed)
         other._datasets = self._datasets
         other._fingerprints = self._fingerprints
+        other._content = self._content
         return other
 
     def base(self) -> "Context":
@@ -189,13 +199,14 @@ class Context:
 
     def data_key(self, task: str) -> dict[str, Any]:
         """What a stage's config records of its training data: the dataset folder (:func:`salkd.runs.data_ref`),
-        its content fingerprint (a dataset moved elsewhere still matches) and which videos train (a changed
-        split makes a complete run stale)."""
+        its fingerprints (names and sizes; contents, :func:`salkd.runs.data_sha256`: a dataset moved elsewhere
+        still matches, an edited file does not) and which videos train (a changed split makes a complete run stale)."""
         import hashlib
 
         names = sorted(v.name for v in self.dataset(task, "train").videos)
         roots = [data_ref(r) for r in self.dataset_roots(task)] if self.sources(task) is not None else None
         return {"dataset": roots or data_ref(self.dataset_root(task)), "data_fingerprint": self.data_fingerprint(task),
+                "data_sha256": self.data_sha256(task),
                 "train_videos": hashlib.sha256("\n".join(names).encode()).hexdigest()[:12]}
 
     def data_fingerprint(self, task: str) -> str:
@@ -203,6 +214,12 @@ class Context:
         if task not in self._fingerprints:
             self._fingerprints[task] = data_fingerprint(self.dataset_roots(task))
         return self._fingerprints[task]
+
+    def data_sha256(self, task: str) -> str:
+        """:func:`salkd.runs.data_sha256` (file contents) of the ``task`` dataset(s), computed once per Context."""
+        if task not in self._content:
+            self._content[task] = data_sha256(self.dataset_roots(task))
+        return self._content[task]
 
     def cache(self, task: str, split: str, res: int | Sequence[int]) -> Any:
         from salkd.data import cache_lowres

@@ -142,6 +142,7 @@ def _external_teacher(ctx: Context, arch: str, task: str, src: str) -> Path:
     if path.is_dir():
         if not is_complete(path):
             raise FileNotFoundError(f"teacher.checkpoints.{arch} = {path}: not a complete salkd run folder")
+        _check_teacher_run(path, arch, task)
         return path
     if not path.is_file():
         raise FileNotFoundError(f"teacher.checkpoints.{arch} = {path} does not exist")
@@ -157,6 +158,23 @@ def _external_teacher(ctx: Context, arch: str, task: str, src: str) -> Path:
     write_json(run / "config.json", config)
     write_json(run / "metrics.json", {"external": str(path), "trained_here": False})
     return run
+
+
+def _check_teacher_run(run: Path, arch: str, task: str) -> None:
+    """Refuse a run folder given as ``teacher.checkpoints.<arch>`` that holds another model than
+    ``teacher_<arch>`` or was trained for another task, naming what it holds."""
+    from salkd.evaluate import model_task
+
+    cfg = read_json(run / "config.json")
+    spec = cfg.get("model") if isinstance(cfg.get("model"), dict) else {}
+    held = spec.get("name")
+    if held != f"teacher_{arch}":
+        raise ValueError(f"teacher.checkpoints.{arch} = {run} holds a {held!r} model, not 'teacher_{arch}': point it "
+                         f"at a {arch} teacher run (stage 'teachers') or its weights file")
+    held_task = model_task(str(run))
+    if held_task is not None and held_task != task:
+        raise ValueError(f"teacher.checkpoints.{arch} = {run} is a {held_task} run, but the {task} students need a "
+                         f"{task} teacher: point it at a teacher trained on {task} data")
 
 
 def train_teachers(ctx: Context, task: str = "fixation") -> dict[str, Path]:
