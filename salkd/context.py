@@ -293,6 +293,7 @@ def val_fn(ctx: Context, task: str, res: Any, output: str | None = None) -> Call
     limit = ctx.cfg["eval"].get("max_frames_per_video") or 16
     ds = ctx.dataset(task, "val")
     metric = VAL_METRIC[task]
+    _check_val_labels(ds, task)
 
     def fn(model: torch.nn.Module) -> dict[str, float]:
         m = model.deploy() if getattr(model, "input_kind", "") != "pair" else model
@@ -303,6 +304,19 @@ def val_fn(ctx: Context, task: str, res: Any, output: str | None = None) -> Call
         return {k: float(row[k]) for k in keys if k in row} | {"metric": float(row[metric])}
 
     return fn
+
+
+def _check_val_labels(ds: Any, task: str) -> None:
+    """Refuse a validation split without the labels of its metric before any training: fixation maps for
+    NSS (an empty ``fixation/`` folder would give NSS nan at every epoch and no ``best.pt``), masks for max-F."""
+    from salkd.data import DatasetError
+
+    kind = "fixation" if task == "fixation" else "mask"
+    if ds.videos and all(v.label_paths(kind) is None for v in ds.videos):
+        raise DatasetError(f"the validation videos of {ds.root} ({', '.join(v.name for v in ds.videos[:3])}"
+                           f"{' ...' if len(ds.videos) > 3 else ''}) have no {kind} maps (missing or empty "
+                           f"{kind} folders), so {VAL_METRIC[task]}, which picks best.pt, cannot be computed; "
+                           f"add their {kind} maps")
 
 
 def evaluate_run(ctx: Context, run: str | os.PathLike, split: str = "test", *, output: str | None = None,
