@@ -166,7 +166,8 @@ def reproduce(profile: str | None = "quick", *, data_fixation: str | os.PathLike
     the ``quick`` report rewrites the committed ``figures/`` (``SALKD_REFRESH_FIGURES=1`` in the
     kernels; ``make reproduce`` asks for it); without it, figures go to ``<runs>/<profile>/figures``.
     A summary table
-    (notebook, status, seconds) is printed at the end.
+    (notebook, status, seconds) is printed at the end. The output folder is locked meanwhile: a second
+    ``reproduce`` into it stops at once with :class:`salkd.locks.BusyError`.
     """
     import papermill as pm
 
@@ -207,41 +208,45 @@ def reproduce(profile: str | None = "quick", *, data_fixation: str | os.PathLike
         prev = keys[nb] = notebook_key(nb, key_params, prev)
     results = outcomes if outcomes is not None else []
     todo = [nb for nb in all_nbs if nb in chosen]
-    cwd = str(paths.home())
-    code = 0
-    for i, nb in enumerate(todo):
-        name = nb.stem
-        stamp = stamps / f"{name}.json"
-        if not force and _read_stamp(stamp) == keys[nb]:
-            print(f"[{i + 1}/{len(todo)}] {name}: unchanged, skipped", flush=True)
-            results.append(Outcome(name, "skipped", output=dest / nb.name))
-            continue
-        if stamp.exists():
-            stamp.unlink()
-        print(f"[{i + 1}/{len(todo)}] {name}: running (executed copy -> {dest / nb.name})", flush=True)
-        dest.mkdir(parents=True, exist_ok=True)
-        t0 = time.perf_counter()
-        try:
-            pm.execute_notebook(str(nb), str(dest / nb.name), parameters=dict(params), kernel_name="python3",
-                                cwd=cwd, execution_timeout=timeout, log_output=False, progress_bar=progress,
-                                request_save_on_cell_execute=True)
-        except Exception as exc:  # papermill raises PapermillExecutionError with the cell; others too
+    from salkd.locks import locked
+
+    # one reproduce per output folder: a second one stops at once instead of failing halfway
+    with locked(dest, wait=False, what="reproduce output folder"):
+        cwd = str(paths.home())
+        code = 0
+        for i, nb in enumerate(todo):
+            name = nb.stem
+            stamp = stamps / f"{name}.json"
+            if not force and _read_stamp(stamp) == keys[nb]:
+                print(f"[{i + 1}/{len(todo)}] {name}: unchanged, skipped", flush=True)
+                results.append(Outcome(name, "skipped", output=dest / nb.name))
+                continue
+            if stamp.exists():
+                stamp.unlink()
+            print(f"[{i + 1}/{len(todo)}] {name}: running (executed copy -> {dest / nb.name})", flush=True)
+            dest.mkdir(parents=True, exist_ok=True)
+            t0 = time.perf_counter()
+            try:
+                pm.execute_notebook(str(nb), str(dest / nb.name), parameters=dict(params), kernel_name="python3",
+                                    cwd=cwd, execution_timeout=timeout, log_output=False, progress_bar=progress,
+                                    request_save_on_cell_execute=True)
+            except Exception as exc:  # papermill raises PapermillExecutionError with the cell; others too
+                secs = time.perf_counter() - t0
+                msg = _describe_failure(name, exc)
+                results.append(Outcome(name, "failed", secs, dest / nb.name, msg))
+                print(f"\nFAILED: {msg}\n  executed copy with the traceback: {dest / nb.name}\n"
+                      f"  fix it and run again: finished notebooks are skipped, this one is rerun.",
+                      file=sys.stderr, flush=True)
+                results.extend(Outcome(n.stem, "not run") for n in todo[i + 1:])
+                code = 1
+                break
             secs = time.perf_counter() - t0
-            msg = _describe_failure(name, exc)
-            results.append(Outcome(name, "failed", secs, dest / nb.name, msg))
-            print(f"\nFAILED: {msg}\n  executed copy with the traceback: {dest / nb.name}\n"
-                  f"  fix it and run again: finished notebooks are skipped, this one is rerun.", file=sys.stderr,
-                  flush=True)
-            results.extend(Outcome(n.stem, "not run") for n in todo[i + 1:])
-            code = 1
-            break
-        secs = time.perf_counter() - t0
-        write_json(stamp, {"key": keys[nb], "notebook": str(nb), "parameters": params, "salkd": _version(),
-                           "seconds": round(secs, 2), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
-        results.append(Outcome(name, "ran", secs, dest / nb.name))
-        print(f"[{i + 1}/{len(todo)}] {name}: done in {secs:.1f} s", flush=True)
-    print(_summary(results), flush=True)
-    _write_timings(runs_root / profile / "timings.csv", results)
+            write_json(stamp, {"key": keys[nb], "notebook": str(nb), "parameters": params, "salkd": _version(),
+                               "seconds": round(secs, 2), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
+            results.append(Outcome(name, "ran", secs, dest / nb.name))
+            print(f"[{i + 1}/{len(todo)}] {name}: done in {secs:.1f} s", flush=True)
+        print(_summary(results), flush=True)
+        _write_timings(runs_root / profile / "timings.csv", results)
     return code
 
 
