@@ -145,6 +145,26 @@ def _data_map(items: list[str] | None) -> dict[str, str]:
     return d
 
 
+def _check_writable(path: str | None, option: str, *, folder: bool) -> None:
+    """Refuse an output path that cannot be written, before any work: one under a file, in a read-only or
+    not-writable folder, or (``folder=False``) one that is a folder. ``folder``: the path is a folder to create."""
+    import os
+
+    if not path:
+        return
+    p = Path(path).expanduser()
+    if not folder and p.is_dir():
+        raise ValueError(f"{option} {p} is a folder; give a file name")
+    if folder and p.exists() and not p.is_dir():
+        raise ValueError(f"{option} {p} is a file, not a folder; choose another {option}")
+    existing = next(a for a in [p, *Path(os.path.abspath(p)).parents] if a.exists())
+    if existing != p and not existing.is_dir():
+        raise ValueError(f"{option} {p}: {existing} is a file, not a folder; choose another {option}")
+    if not os.access(existing if existing.is_dir() else existing.parent, os.W_OK):
+        raise ValueError(f"{option} {p}: {existing} is not writable (read-only mount or permissions); "
+                         f"choose another {option}")
+
+
 def _check_device(device: str | None) -> None:
     """Refuse an unknown device or CUDA where there is none, before any work (:func:`salkd.device.resolve_device`)."""
     if device:
@@ -179,6 +199,7 @@ def _cmd_train(a: argparse.Namespace) -> int:
     kw = {k: parse_value(v) for k, v in _kv(a.arg, "--arg").items()}
     check_stage_args(a.stage, kw)      # argument names and values, before the upstream stages train
     _check_device(a.device)
+    _check_writable(a.out, "--out", folder=True)
     ctx = Context(profile=a.profile or default_profile(), data=_data_map(a.data) or None, runs=a.out,
                   overrides=overrides, seed=a.seed, device=a.device, force=a.force, progress=not a.quiet)
     out = run_stage(ctx, a.stage, **kw)
@@ -195,8 +216,7 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
 
     _check_device(a.device)
     _check_output(Path(a.run), a.output)
-    if a.csv and Path(a.csv).is_dir():
-        raise ValueError(f"--csv {a.csv} is a folder; give the table's file name, e.g. {Path(a.csv) / 'metrics.csv'}")
+    _check_writable(a.csv, "--csv", folder=False)
     res = a.res or read_json(Path(a.run) / "config.json")["res"]
     df = evaluate(a.run, open_dataset(a.data, split=a.split), res, device=a.device, output=a.output,
                   max_frames_per_video=a.max_frames)
@@ -228,6 +248,7 @@ def _cmd_export(a: argparse.Namespace) -> int:
 
     from salkd.runs import require_finished
 
+    _check_writable(a.out, "--out", folder=False)
     for folder in (a.model, a.checkpoint):
         if folder and Path(folder).is_dir():
             require_finished(folder, a.allow_unfinished)
@@ -260,6 +281,7 @@ def _run(a: argparse.Namespace) -> int:
         from salkd.reproduce import reproduce
 
         d = _data_map(a.data)
+        _check_writable(a.out, "--out", folder=True)
         if a.dry_run:
             from salkd.dryrun import dry_run
 

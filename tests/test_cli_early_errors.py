@@ -99,6 +99,20 @@ def test_evaluate_refuses_output_of_a_single_output_model_and_a_csv_folder(tmp_p
     assert f"--csv {tmp_path} is a folder" in msg
 
 
+def test_outputs_under_a_file_are_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SALKD_DATA", str(tmp_path / "data"))
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    msg = _one_error_line(capsys, ["train", "teachers", "--profile", "smoke", "--out", str(blocker / "runs")])
+    assert f"{blocker} is a file, not a folder" in msg and not (tmp_path / "data").exists()
+    msg = _one_error_line(capsys, ["export", "skd_spatial", "--out", str(blocker / "m.onnx"), "--res", "32"])
+    assert f"{blocker} is a file, not a folder" in msg
+    run = _tiny_run(tmp_path / "run")
+    msg = _one_error_line(capsys, ["evaluate", str(run), "--data", str(tmp_path), "--csv", str(blocker / "t.csv")])
+    assert f"{blocker} is a file, not a folder" in msg
+    assert blocker.read_text() == "x"
+
+
 @pytest.mark.parametrize("content", [b"abc", b"this is a text file, not weights\n" * 20])
 def test_a_text_file_as_a_checkpoint_is_one_line(tmp_path, capsys, content):
     ck = tmp_path / "weights.pt"
@@ -132,3 +146,15 @@ def test_checkpoints_do_not_depend_on_the_temporary_file_name(tmp_path):
     save_torch(tmp_path / "a" / "best.pt", state)
     save_torch(tmp_path / "b" / "best.pt", state)
     assert (tmp_path / "a" / "best.pt").read_bytes() == (tmp_path / "b" / "best.pt").read_bytes()
+
+
+@pytest.mark.parametrize("error", [PermissionError(13, "Permission denied", "/ro/runs/x/config.json"),
+                                   OSError(30, "Read-only file system", "/ro/runs/x/config.json"),
+                                   NotADirectoryError(20, "Not a directory", "/ro/runs/x/config.json")])
+def test_os_errors_on_a_path_are_one_line_naming_it(monkeypatch, capsys, error):
+    def fail(a):
+        raise error
+
+    monkeypatch.setattr(cli, "_cmd_train", fail)
+    msg = _one_error_line(capsys, ["train", "skd_students"])
+    assert msg.startswith("/ro/runs/x/config.json: ") and error.strerror.lower() in msg
