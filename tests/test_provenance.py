@@ -110,3 +110,45 @@ def test_a_teacher_run_of_another_model_or_task_is_refused(tmp_path: Path) -> No
     ctx = Context(profile="smoke", runs=tmp_path / "runs", progress=False,
                   overrides={"teacher.checkpoints": {"dva": str(good)}})
     assert train_teacher(ctx, "dva") == good
+
+
+def test_an_external_teacher_file_is_fingerprinted_and_kept_while_unchanged(tmp_path: Path) -> None:
+    from salkd.models import build
+
+    torch.manual_seed(2)
+    path = tmp_path / "my-dva.pth"
+    torch.save(build("teacher_dva", width=0.25).state_dict(), path)
+    ctx = Context(profile="smoke", runs=tmp_path / "runs", progress=False,
+                  overrides={"teacher.checkpoints": {"dva": str(path)}})
+    run = train_teacher(ctx, "dva")
+    stamp = (run / "checkpoint.pt").stat().st_mtime_ns
+    assert read_json(run / "config.json")["external_sha256"] == fingerprints.file_sha256(path)
+    assert train_teacher(ctx, "dva") == run and (run / "checkpoint.pt").stat().st_mtime_ns == stamp  # untouched
+    torch.manual_seed(3)
+    torch.save(build("teacher_dva", width=0.25).state_dict(), path)                  # the user's new weights
+    assert train_teacher(ctx, "dva") == run
+    assert read_json(run / "config.json")["external_sha256"] == fingerprints.file_sha256(path)
+    saved, given = torch.load(run / "checkpoint.pt")["model"], torch.load(path)
+    assert all(torch.equal(saved[k], v) for k, v in given.items())
+
+
+def test_a_stale_run_names_what_changed(tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _toy import ToyDataset, toy_loss, toy_model
+
+    from salkd.train import TrainSettings, fit
+
+    run = tmp_path / "runs" / "smoke" / "stage" / "x"
+    s = TrainSettings(epochs=1, batch_size=8, lr=1e-2, seed=1, progress=False, device="cpu")
+    cfg = {"data_fingerprint": "same", "data_sha256": "a", "upstream_sha256": {"teacher": "best.pt:1"}}
+    fit(toy_model(), toy_loss, ToyDataset(), run, s, config=cfg)
+    with pytest.raises(RunError, match="the contents of its dataset changed"):
+        fit(toy_model(), toy_loss, ToyDataset(), run, s, config={**cfg, "data_sha256": "b"})
+    with pytest.raises(RunError, match=r"the weights of its upstream run\(s\) teacher changed"):
+        fit(toy_model(), toy_loss, ToyDataset(), run, s, config={**cfg, "upstream_sha256": {"teacher": "best.pt:2"}})
+    old = {k: v for k, v in cfg.items() if k not in ("data_sha256", "upstream_sha256")}
+    run2 = tmp_path / "runs" / "smoke" / "stage" / "old"
+    fit(toy_model(), toy_loss, ToyDataset(), run2, s, config=old)      # a config written before the new keys
+    assert fit(toy_model(), toy_loss, ToyDataset(), run2, s, config=cfg).metrics                # still reused
