@@ -158,3 +158,15 @@ def test_os_errors_on_a_path_are_one_line_naming_it(monkeypatch, capsys, error):
     monkeypatch.setattr(cli, "_cmd_train", fail)
     msg = _one_error_line(capsys, ["train", "skd_students"])
     assert msg.startswith("/ro/runs/x/config.json: ") and error.strerror.lower() in msg
+
+
+def test_identical_runs_in_two_folders_give_identical_best_checkpoints(tmp_path):
+    settings = TrainSettings(epochs=2, batch_size=8, lr=1e-2, seed=1, progress=False, device="cpu",
+                             select_metric="score")
+
+    def val(model):
+        return {"score": -float(sum(p.abs().sum() for p in model.parameters()))}
+
+    for name in ("a", "b"):
+        fit(toy_model(), toy_loss, ToyDataset(), tmp_path / name / "run", settings, val_fn=val)
+    assert (tmp_path / "a/run/best.pt").read_bytes() == (tmp_path / "b/run/best.pt").read_bytes()
