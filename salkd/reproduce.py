@@ -3,7 +3,8 @@
 Each notebook ``notebooks/NN_name.ipynb`` is executed with the ``python3`` kernel, with the
 repository root as working directory and its ``parameters`` cell overridden by ``PROFILE``,
 ``DATA_FIXATION``, ``DATA_VSOD``, ``OUT`` and ``RETRAIN``. The executed copy is written to
-``<runs>/<profile>/notebooks/NN_name.ipynb``.
+``<runs>/<profile>/notebooks/NN_name.ipynb``; the kernels' own messages (not the cells' outputs) go to
+``<runs>/<profile>/notebooks/kernel.log``.
 
 Skipping and resuming
 ---------------------
@@ -147,6 +148,31 @@ def _write_timings(path: Path, outcomes: list[Outcome]) -> None:
     write_text(path, buf.getvalue())
 
 
+def _quiet_after_interrupt() -> None:
+    """After Ctrl-C during a notebook: no "Task exception was never retrieved" traceback from the
+    interrupted cell's asyncio task when the interpreter exits (salkd prints its one line)."""
+    import logging
+
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+
+
+def _kernel_manager(log: Path) -> type:
+    """A Jupyter kernel manager whose kernels write their own stderr to ``log`` (appended) instead of the
+    terminal: their start-up warnings, and the ``zmq`` traceback a kernel prints when Ctrl-C closes its
+    sockets mid-reply, so that an interrupted ``reproduce`` ends with salkd's one line. Cell outputs and
+    errors are unaffected (they are in the executed notebook)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _LoggedKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "ab") as fh:   # the kernel keeps its own copy of the descriptor
+                kw.setdefault("stderr", fh)
+                await self._async_start_kernel(**kw)
+
+    return _LoggedKernelManager
+
+
 def reproduce(profile: str | None = "quick", *, data_fixation: str | os.PathLike | None = None,
               data_vsod: str | os.PathLike | None = None, out: str | os.PathLike | None = None,
               only: Iterable[str] | None = None, force: bool = False, retrain: bool = False,
@@ -229,7 +255,11 @@ def reproduce(profile: str | None = "quick", *, data_fixation: str | os.PathLike
             try:
                 pm.execute_notebook(str(nb), str(dest / nb.name), parameters=dict(params), kernel_name="python3",
                                     cwd=cwd, execution_timeout=timeout, log_output=False, progress_bar=progress,
-                                    request_save_on_cell_execute=True)
+                                    request_save_on_cell_execute=True,
+                                    kernel_manager_class=_kernel_manager(dest / "kernel.log"))
+            except KeyboardInterrupt:
+                _quiet_after_interrupt()
+                raise
             except Exception as exc:  # papermill raises PapermillExecutionError with the cell; others too
                 secs = time.perf_counter() - t0
                 msg = _describe_failure(name, exc)

@@ -191,3 +191,19 @@ def test_a_second_reproduce_into_one_out_stops_at_once(nbdir):
         release.set()
         p.join(30)
     assert _ran(nbdir["log"]) == []
+
+
+def test_kernels_write_their_own_messages_to_a_log(tmp_path, monkeypatch):
+    """A kernel's stderr (start-up warnings, the zmq traceback of a Ctrl-C) goes to kernel.log, not the terminal."""
+    import asyncio
+
+    log = tmp_path / "notebooks" / "kernel.log"
+    cls = rp._kernel_manager(log)
+    seen = {}
+
+    async def fake_start(self, **kw):
+        seen.update(kw)
+
+    monkeypatch.setattr(cls, "_async_start_kernel", fake_start)
+    asyncio.run(cls().start_kernel(cwd=str(tmp_path)))
+    assert seen["stderr"].name == str(log) and seen["cwd"] == str(tmp_path) and log.is_file()
