@@ -152,3 +152,13 @@ def test_a_stale_run_names_what_changed(tmp_path: Path) -> None:
     run2 = tmp_path / "runs" / "smoke" / "stage" / "old"
     fit(toy_model(), toy_loss, ToyDataset(), run2, s, config=old)      # a config written before the new keys
     assert fit(toy_model(), toy_loss, ToyDataset(), run2, s, config=cfg).metrics                # still reused
+
+
+@pytest.mark.parametrize("content", [b"abc", b"not weights at all\n" * 10])
+def test_a_text_file_as_a_teacher_checkpoint_is_named(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "teacher.pth"
+    path.write_bytes(content)
+    ctx = Context(profile="smoke", runs=tmp_path / "runs", progress=False,
+                  overrides={"teacher.checkpoints": {"dva": str(path)}})
+    with pytest.raises(ValueError, match=f"{path} is not a readable PyTorch checkpoint"):
+        train_teacher(ctx, "dva")
