@@ -8,6 +8,7 @@ weights on a split, cached beside the run.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,6 +137,10 @@ class Context:
         raises ``FileNotFoundError`` naming it and its expected layout."""
         from salkd.data.sources import resolve_roots
 
+        if self.teacher_labelled(task):
+            from salkd.distill.labelled import roots
+
+            return roots(self)
         sources = self.sources(task)
         return [self.dataset_root(task)] if sources is None else resolve_roots(task, sources, profile_path)
 
@@ -143,7 +148,7 @@ class Context:
         """The dataset folder of ``task`` (generating synthetic data on first use); for several sources the
         root of their combined dataset (``<common parent>/<name>+<name>``, not a folder)."""
         sources = self.sources(task)
-        if sources is not None:
+        if sources is not None or self.teacher_labelled(task):
             return self.dataset(task, "train").root
         if self.user_data(task):
             p = Path(self.data[task]).expanduser()
@@ -163,6 +168,13 @@ class Context:
         raise ValueError(f"profile {self.profile!r} has no {task} dataset: pass Context(data={{{task!r}: PATH}}) "
                          f"(CLI: --data {task}=PATH)")
 
+    def teacher_labelled(self, task: str) -> bool:
+        """True when ``task``'s splits are the teacher-labelled corpus and test video of the distillation test
+        (``data.<task>.source = "teacher-labelled"``, :mod:`salkd.distill.labelled`)."""
+        from salkd.distill.labelled import is_teacher_labelled
+
+        return not self.user_data(task) and is_teacher_labelled(self.cfg, task)
+
     def user_data(self, task: str) -> bool:
         """True if the user passed their own dataset for ``task`` (profile data settings do not apply)."""
         return bool(self.data and self.data.get(task))
@@ -170,6 +182,10 @@ class Context:
     def dataset(self, task: str, split: str) -> Any:
         """The ``split`` ("train" | "val" | "test") of the ``task`` dataset."""
         key = (task, split)
+        if key not in self._datasets and self.teacher_labelled(task):
+            from salkd.distill.labelled import teacher_labelled
+
+            self._datasets[key] = teacher_labelled(self, split)
         if key not in self._datasets and self.sources(task) is not None:
             from salkd.data.sources import open_sources
 
@@ -204,7 +220,8 @@ class Context:
         import hashlib
 
         names = sorted(v.name for v in self.dataset(task, "train").videos)
-        roots = [data_ref(r) for r in self.dataset_roots(task)] if self.sources(task) is not None else None
+        several = self.sources(task) is not None or self.teacher_labelled(task)
+        roots = [data_ref(r) for r in self.dataset_roots(task)] if several else None
         return {"dataset": roots or data_ref(self.dataset_root(task)), "data_fingerprint": self.data_fingerprint(task),
                 "data_sha256": self.data_sha256(task),
                 "train_videos": hashlib.sha256("\n".join(names).encode()).hexdigest()[:12]}
@@ -212,7 +229,12 @@ class Context:
     def data_fingerprint(self, task: str) -> str:
         """:func:`salkd.runs.data_fingerprint` of the ``task`` dataset(s), computed once per Context."""
         if task not in self._fingerprints:
-            self._fingerprints[task] = data_fingerprint(self.dataset_roots(task))
+            fp = data_fingerprint(self.dataset_roots(task))
+            if self.teacher_labelled(task):  # the labels are the teacher's maps: its identity is part of the data
+                from salkd.distill.labelled import identity
+
+                fp = hashlib.sha256(f"{fp}|{identity(self)}".encode()).hexdigest()[:16]
+            self._fingerprints[task] = fp
         return self._fingerprints[task]
 
     def data_sha256(self, task: str) -> str:
@@ -226,10 +248,13 @@ class Context:
 
         return cache_lowres(self.dataset(task, split), as_size(res), paths.cache_dir() / "lowres", progress=self.progress)
 
-    def settings(self, **kw: Any) -> TrainSettings:
+    def settings(self, section: str | None = None, **kw: Any) -> TrainSettings:
+        """The training settings of a stage: the profile's seed, device, precision and memory layout
+        (``<section>.channels_last`` overrides the profile's ``channels_last`` for that paper's stages)."""
+        layout = (self.cfg.get(section) or {}).get("channels_last") if section else None
         base = dict(seed=int(self.seed), device=str(self.device), progress=self.progress,
                     precision=str(self.cfg.get("precision", "fp32")),
-                    channels_last=bool(self.cfg.get("channels_last", False)))
+                    channels_last=bool(self.cfg.get("channels_last", False) if layout is None else layout))
         base.update(kw)
         return TrainSettings(**base)
 
@@ -294,11 +319,18 @@ def val_fn(ctx: Context, task: str, res: Any, output: str | None = None) -> Call
     ds = ctx.dataset(task, "val")
     metric = VAL_METRIC[task]
     _check_val_labels(ds, task)
+    if task == "fixation" and ds.n_labeled("fixation") == 0 and ds.n_labeled("density") > 0:
+        metric = "cc"  # density labels only (e.g. the teacher's maps): no fixations to compute NSS on
 
     def fn(model: torch.nn.Module) -> dict[str, float]:
+        import warnings
+
         m = model.deploy() if getattr(model, "input_kind", "") != "pair" else model
-        df = evaluate(m, ds, res, device=str(ctx.device), labels="cache", max_frames_per_video=limit,
-                      progress=False, seed=int(ctx.data_seed), output=output)
+        with warnings.catch_warnings():
+            if metric == "cc":  # density-only scoring is expected here; its warning would repeat every epoch
+                warnings.filterwarnings("ignore", message=".*density maps but no fixation maps.*")
+            df = evaluate(m, ds, res, device=str(ctx.device), labels="cache", max_frames_per_video=limit,
+                          progress=False, seed=int(ctx.data_seed), output=output)
         row = df.loc["overall"]
         keys = ["nss", "cc", "sim", "auc_judd"] if task == "fixation" else ["max_f", "mae", "s_measure"]
         return {k: float(row[k]) for k in keys if k in row} | {"metric": float(row[metric])}
@@ -307,16 +339,15 @@ def val_fn(ctx: Context, task: str, res: Any, output: str | None = None) -> Call
 
 
 def _check_val_labels(ds: Any, task: str) -> None:
-    """Refuse a validation split without the labels of its metric before any training: fixation maps for
-    NSS (an empty ``fixation/`` folder would give NSS nan at every epoch and no ``best.pt``), masks for max-F."""
+    """Refuse a validation split without labels to pick ``best.pt`` on, before any training: fixation or
+    density maps (fixation task; density only: CC picks it), masks (VSOD)."""
     from salkd.data import DatasetError
 
-    kind = "fixation" if task == "fixation" else "mask"
-    if ds.videos and all(v.label_paths(kind) is None for v in ds.videos):
+    kinds = ("fixation", "density") if task == "fixation" else ("mask",)
+    if ds.videos and all(v.label_paths(k) is None for v in ds.videos for k in kinds):
         raise DatasetError(f"the validation videos of {ds.root} ({', '.join(v.name for v in ds.videos[:3])}"
-                           f"{' ...' if len(ds.videos) > 3 else ''}) have no {kind} maps (missing or empty "
-                           f"{kind} folders), so {VAL_METRIC[task]}, which picks best.pt, cannot be computed; "
-                           f"add their {kind} maps")
+                           f"{' ...' if len(ds.videos) > 3 else ''}) have no {' or '.join(kinds)} maps (missing or "
+                           f"empty label folders), so no validation score can pick best.pt; add their labels")
 
 
 def evaluate_run(ctx: Context, run: str | os.PathLike, split: str = "test", *, output: str | None = None,

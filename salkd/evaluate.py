@@ -44,7 +44,7 @@ from torch import nn
 from salkd.sizes import as_size
 from salkd.tensors import from_array
 
-__all__ = ["evaluate", "load_shuffle_map", "predict_cache", "model_inputs", "pair_index", "saved_map", "PROTOCOL",
+__all__ = ["evaluate", "load_shuffle_map", "shuffle_map_coverage", "SHUFFLE_MAP_MAX_COVERAGE", "predict_cache", "model_inputs", "pair_index", "saved_map", "PROTOCOL",
            "model_task", "video_batches", "unit_map"]
 
 #: the scoring protocol of :func:`evaluate`; part of the evaluation cache key
@@ -187,6 +187,18 @@ def load_shuffle_map(path: str | os.PathLike) -> np.ndarray:
         raise DatasetError(f"shuffle map {p} must be a finite 2-D map with some pixels > 0, "
                            f"got shape {arr.shape}")
     return arr
+
+
+#: the largest share of the pixels a shuffle map may mark as negatives for shuffled AUC to mean something:
+#: above it the negatives are nearly uniform, so sAUC becomes AUC-Borji and rewards the centre bias it is meant
+#: to discount (the report drops sAUC then, :func:`salkd.results.dropped`)
+SHUFFLE_MAP_MAX_COVERAGE = 0.5
+
+
+def shuffle_map_coverage(arr: np.ndarray) -> float:
+    """The share of the pixels a shuffle map marks as negatives (value > 0)."""
+    a = np.asarray(arr)
+    return float((a > 0).mean()) if a.size else 0.0
 
 
 def _other_fixations(dataset: Any, cache: Any, video: str, use_cache: bool, seed: int,

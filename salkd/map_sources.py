@@ -86,12 +86,15 @@ def pretrained_run(ctx: Any, arch: str, task: str) -> Path:
 
 
 def baseline_run(ctx: Any, name: str, task: str) -> Path:
-    """The run folder of a fixed baseline (``center_prior``): nothing learned, no weights."""
-    if name != "center_prior":
-        raise ValueError(f"unknown baseline {name!r}; known: center_prior")
+    """The run folder of a fixed baseline (:data:`BASELINES`: ``center_prior``, ``train_mean``): nothing learned,
+    no weights; ``train_mean``'s config records the training data's fingerprint (new data, new maps)."""
+    if name not in BASELINES:
+        raise ValueError(f"unknown baseline {name!r}; known: {', '.join(BASELINES)}")
     run = ctx.run_dir("baselines", f"{name}-{task}")
     config = {"stage": "baselines", "arch": name, "task": task, "baseline": name, "profile": ctx.profile,
               "res": [64, 64], "model": {"name": f"baseline:{name}", "kwargs": {}}}
+    if name == "train_mean":
+        config["data_fingerprint"] = ctx.data_fingerprint(task)
     if not (is_complete(run) and config_matches(run, config)):
         run.mkdir(parents=True, exist_ok=True)
         write_json(run / "config.json", config)
@@ -105,8 +108,8 @@ def run_maps(ctx: Any, run: Path, cfg: dict[str, Any], split: str,
     ``dataset``: a published teacher's maps over that :class:`~salkd.data.VideoDataset` instead."""
     if cfg.get("pretrained"):
         return source_maps(ctx, str(cfg["pretrained"]), str(cfg["task"]), split, dataset=dataset)
-    if cfg.get("baseline") == "center_prior":
-        return center_prior_maps(ctx, str(cfg["task"]), split)
+    if cfg.get("baseline") in BASELINES:
+        return BASELINES[cfg["baseline"]](ctx, str(cfg["task"]), split)
     return None
 
 
@@ -154,6 +157,9 @@ def source_maps(ctx: Any, arch: str, task: str, split: str, *, dataset: Any = No
     from salkd.models import pretrained
 
     _, sha = weights_sha256(arch)
+    known = _known_maps(ctx.dataset(task, split) if dataset is None else dataset, arch, sha)
+    if known is not None:
+        return known
     if task == "fixation":
         sha = f"{sha}|{FIXATION_MAPS}"  # maps stored under another convention get another key
     if dataset is None and ctx.dataset(task, split).info.get("sources") is not None:
@@ -187,6 +193,49 @@ def source_maps(ctx: Any, arch: str, task: str, split: str, *, dataset: Any = No
     return out
 
 
+def _known_maps(ds: Any, arch: str, sha: str) -> dict[str, np.ndarray] | None:
+    """The maps of ``arch`` a dataset already carries (``info["teacher_maps"]``: the teacher-labelled data of
+    :mod:`salkd.distill.labelled`, whose labels *are* these maps, cached per whole video), or None."""
+    known = ds.info.get("teacher_maps") or {}
+    if known.get("arch") != arch or known.get("sha256") != sha:
+        return None
+    from salkd.data.layouts import source_video
+
+    whole = ds.info.get("whole_videos") or {}
+    out: dict[str, np.ndarray] = {}
+    for v in ds.videos:
+        s = v.name if v.name in known["files"] else source_video(v.name)
+        arr = np.load(known["files"][s], mmap_mode="r")
+        index = {str(p): i for i, p in enumerate((whole.get(s) or v).frames)}
+        out[v.name] = np.asarray(arr[[index[str(p)] for p in v.frames]])
+    return out
+
+
+def train_mean_maps(ctx: Any, task: str, split: str, size: tuple[int, int] = (90, 160)) -> dict[str, np.ndarray]:
+    """The mean label map of the training split (density for fixation, masks for VSOD), the same for every frame
+    of ``split``: what memorising the training labels gives, the row a student must beat to show it learned more
+    than where the labels usually are (issue 26). ``{video: (T, h, w) uint8}``, peak 255; cached per training
+    data (its fingerprint)."""
+    from salkd.data.lowres import reduce
+
+    kind = "density" if task == "fixation" else "mask"
+    train = ctx.dataset(task, "train")
+    key = hashlib.sha256(f"{ctx.data_fingerprint(task)}|{sorted(train.names)}|{kind}|{size}".encode()).hexdigest()[:12]
+    path = paths.cache_dir() / "train-mean" / f"{key}.npy"
+    if not path.is_file():
+        total, n = np.zeros(size, np.float64), 0
+        for v in train.videos:
+            for t in v.labeled(kind):
+                total += reduce(v.read_label(kind, t).astype(np.float32) / 255.0, size)
+                n += 1
+        if n == 0:
+            raise ValueError(f"the training split of {task} has no {kind} labels: no train-mean map to score")
+        mean = total / n
+        save_npy(path, np.clip(mean / max(mean.max(), 1e-12) * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    g = np.load(path)
+    return {v.name: np.broadcast_to(g, (len(v), *g.shape)) for v in ctx.dataset(task, split).videos}
+
+
 def center_prior_maps(ctx: Any, task: str, split: str, size: tuple[int, int] = (90, 160),
                       sigma: float = 0.25) -> dict[str, np.ndarray]:
     """A fixed centred Gaussian (standard deviation ``sigma`` x height and width) for every frame: the
@@ -216,3 +265,7 @@ def published_cost(name: str, *, repeats: int = 3) -> dict[str, float]:
     clip = int(model.clip_len) if hasattr(model, "predict_video") else None  # TinyHD: clips of frames
     x = torch.rand(1, 3, clip, h, w) if clip else torch.rand(1, 3, h, w)
     return one_core_cost(model, (x,), frames_per_pass=clip if clip and model.multi_output else 1, repeats=repeats)
+
+
+#: the fixed baselines a profile can list in ``references.<task>``: name -> maps over a split
+BASELINES = {"center_prior": center_prior_maps, "train_mean": train_mean_maps}

@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["Estimate", "estimate", "difference", "t_quantile", "block_means"]
+__all__ = ["Estimate", "estimate", "difference", "combine", "t_quantile", "block_means"]
 
 
 @dataclass(frozen=True)
@@ -81,6 +81,13 @@ def _satterthwaite(parts: Sequence[tuple[float, int]]) -> float:
     return math.inf if den == 0 else num / den
 
 
+def combine(mean: float, parts: Sequence[tuple[float, int]], n_seeds: int, n_units: int) -> Estimate:
+    """An :class:`Estimate` from its variance components ``(variance, df)`` (each already divided by its
+    count): ``se = sqrt(sum)``, Welch-Satterthwaite degrees of freedom (infinite when there is no noise)."""
+    var = sum(v for v, _ in parts)
+    return Estimate(float(mean), math.sqrt(var), _satterthwaite(parts) if var > 0 else math.inf, n_seeds, n_units)
+
+
 def estimate(x: Sequence[Sequence[float]] | np.ndarray) -> Estimate:
     """The mean of a ``(seeds, units)`` score table and its noise (see the module docstring)."""
     a = _matrix(x)
@@ -90,8 +97,7 @@ def estimate(x: Sequence[Sequence[float]] | np.ndarray) -> Estimate:
         parts.append((float(a.mean(axis=1).var(ddof=1)) / s, s - 1))
     if u > 1:
         parts.append((float(a.mean(axis=0).var(ddof=1)) / u, u - 1))
-    var = sum(v for v, _ in parts)
-    return Estimate(float(a.mean()), math.sqrt(var), _satterthwaite(parts) if var > 0 else math.inf, s, u)
+    return combine(float(a.mean()), parts, s, u)
 
 
 def difference(a: Sequence[Sequence[float]] | np.ndarray, b: Sequence[Sequence[float]] | np.ndarray,
@@ -110,9 +116,7 @@ def difference(a: Sequence[Sequence[float]] | np.ndarray, b: Sequence[Sequence[f
     for m, k in ((a, 1.0), (b, scale_b)):
         if m.shape[0] > 1:
             parts.append((k * k * float(m.mean(axis=1).var(ddof=1)) / m.shape[0], m.shape[0] - 1))
-    var = sum(v for v, _ in parts)
-    return Estimate(float(d.mean()), math.sqrt(var), _satterthwaite(parts) if var > 0 else math.inf,
-                    max(a.shape[0], b.shape[0]), u)
+    return combine(float(d.mean()), parts, max(a.shape[0], b.shape[0]), u)
 
 
 def block_means(values: Sequence[float] | np.ndarray, block: int) -> np.ndarray:

@@ -26,6 +26,7 @@ from salkd import results
 from salkd.claims import write_claims
 from salkd.distill import claims as distill_claims
 from salkd.papers import PAPERS, teachers
+from salkd.reference_rows import with_references
 
 #: the report's sections: the teachers and baselines, then each paper, then the distillation test (same
 #: interface: TABLES, figures, prediction_figures, claims)
@@ -225,7 +226,10 @@ def make_all(ctx: Any, out_dir: str | Path | None = None, *, predictions_figures
     for stem, (ref, build, caption) in TABLES.items():
         t = tables[stem] = attempt(stem, lambda: build(ctx))
         if t is not None:
-            written += write_table(t, out, stem, caption, t.attrs.get("note", ""))
+            # every fixation table shows the rows that expose what its scores mean (teacher, centred Gaussian,
+            # train-mean map, human ceiling); figures and claims read the table without them
+            shown = attempt(f"{stem} reference rows", lambda: with_references(ctx, t)) if stem != "teachers" else t
+            written += write_table(t if shown is None else shown, out, stem, caption, t.attrs.get("note", ""))
     for section in SECTIONS:
         for stem, make in section.figures(ctx, tables).items():
             fig = attempt(stem, make)

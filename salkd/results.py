@@ -7,7 +7,8 @@ run's evaluation file (``eval_test.csv``, ``eval_test_spatial.csv``) whose per-v
 error bars. The report reads these files only.
 
 Choice (the papers do not say): one number per variant = the mean over its runs (seeds) of each
-run's "overall" row.
+run's "overall" row. A configuration run with several seeds in one experiment counts them all wherever it
+appears (:func:`with_seeds`, applied by :func:`load_or_none`).
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import pandas as pd
 
 from salkd.atomic import write_text
 
-__all__ = ["results_dir", "save", "load", "load_or_none", "row", "Summary", "summarize", "res_int", "overall",
+__all__ = ["results_dir", "save", "load", "load_or_none", "with_seeds", "dropped", "row", "Summary", "summarize", "res_int", "overall",
            "run_path", "runs_of", "data_desc", "is_real", "speed_at", "MAKER"]
 
 #: which notebook makes each experiment
@@ -71,7 +72,89 @@ def load_or_none(ctx: Any, experiment: str, *, quiet: bool = False) -> pd.DataFr
     for c in ("variant", "teacher"):
         if c in df.columns:
             df[c] = df[c].astype("string").fillna("")
-    return df
+    return with_seeds(ctx, df, experiment)
+
+
+#: the columns that name a configuration in a results table, besides its training seed and run folder
+CONFIG_COLS = ("variant", "teacher", "res", "mu", "alpha", "split", "eval_file")
+#: the columns of a row that label it in its own table (kept when a row of another table lends its seed)
+_LABEL_COLS = ("experiment", "variant", "paper", "teacher", "res", "mu", "alpha")
+
+
+def _same(a: Any, b: Any, col: str) -> bool:
+    """Two cells of a configuration column are equal (``res`` as int; missing equals missing)."""
+    if col == "res":
+        a, b = res_int(a), res_int(b)
+    na = a is None or (isinstance(a, float) and math.isnan(a)) or a is pd.NA
+    nb = b is None or (isinstance(b, float) and math.isnan(b)) or b is pd.NA
+    return (na and nb) or (not na and not nb and str(a) == str(b))
+
+
+def _eval_name(row: pd.Series) -> str:
+    """The evaluation file a result row reads (rows written before rows named it: ``eval_<split>.csv``)."""
+    name = row.get("eval_file")
+    if isinstance(name, str) and name:
+        return name
+    split = row.get("split")
+    return f"eval_{split if isinstance(split, str) and split else 'test'}.csv"
+
+
+def _seeded_tables(ctx: Any, experiment: str) -> dict[str, pd.DataFrame]:
+    """The "overall" rows of every other results table of the profile that has ``seed`` and ``run`` columns."""
+    out = {}
+    for p in sorted(results_dir(ctx).glob("*.csv")):
+        if p.stem == experiment:
+            continue
+        try:
+            o = pd.read_csv(p)
+        except (OSError, ValueError, pd.errors.EmptyDataError):
+            continue
+        if {"seed", "run"} <= set(o.columns):
+            out[p.stem] = overall(o)
+    return out
+
+
+def with_seeds(ctx: Any, df: pd.DataFrame, experiment: str) -> pd.DataFrame:
+    """``df`` with every existing seed of its configurations: a row whose run folder is also a row of another
+    table that ran several seeds (e.g. skd Table III's S_st / DVA / 64x64 is seed 0 of Table IV's "full")
+    gains that table's other seeds of the same configuration (same :data:`CONFIG_COLS`, evaluated on the
+    same output file), each a copy of the row with the other seed's scores, run folder and seed."""
+    if "run" not in df.columns or ("video" in df.columns and (df["video"].astype(str) != "overall").any()):
+        return df
+    others = _seeded_tables(ctx, experiment)
+    if not others:
+        return df
+    have = set(df["run"].astype(str))
+    extra: list[pd.Series] = []
+    seeds: dict[int, Any] = {}
+    for i, r in df.iterrows():
+        run = str(r["run"])
+        if run in ("", "nan", "<NA>"):
+            continue
+        for o in others.values():
+            for _, h in o[o["run"].astype(str) == run].iterrows():
+                if _eval_name(r) != _eval_name(h):   # another output of the same run (e.g. its spatial branch)
+                    continue
+                seeds.setdefault(i, h["seed"])
+                same = o[[all(_same(x[c], h[c], c) for c in CONFIG_COLS if c in o.columns) for _, x in o.iterrows()]]
+                for _, sib in same.iterrows():
+                    if str(sib["run"]) in have:
+                        continue
+                    have.add(str(sib["run"]))
+                    new = r.copy()
+                    for c in sib.index:
+                        if c not in _LABEL_COLS:
+                            new[c] = sib[c]
+                    extra.append(new)
+    if not extra:
+        return df
+    out = df.copy()
+    if "seed" not in out.columns:
+        out["seed"] = pd.NA
+    for i, sd in seeds.items():
+        if pd.isna(out.at[i, "seed"]):
+            out.at[i, "seed"] = sd
+    return pd.concat([out, pd.DataFrame(extra)], ignore_index=True)
 
 
 def row(ctx: Any, experiment: str, variant: str, paper: str, run: Path, *, teacher: str | None = None,
@@ -157,19 +240,76 @@ class Summary:
         return len(self.run_values)
 
     def se(self) -> float | None:
-        """Standard error of the value: over videos, or over seeds when several (the larger)."""
-        out = []
+        """Standard error of the value: the square root of (variance over videos) / videos + (variance over
+        seeds) / seeds, each part present only with two or more (the rule of :mod:`salkd.noise`)."""
+        parts = []
         if self.videos is not None and len(self.videos.dropna()) > 1:
             v = self.videos.dropna()
-            out.append(float(v.std(ddof=1) / math.sqrt(len(v))))
+            parts.append(float(v.var(ddof=1)) / len(v))
         if len(self.run_values) > 1:
-            out.append(float(np.std(self.run_values, ddof=1) / math.sqrt(len(self.run_values))))
-        return max(out) if out else None
+            parts.append(float(np.var(self.run_values, ddof=1)) / len(self.run_values))
+        return math.sqrt(sum(parts)) if parts else None
+
+    def half(self) -> float | None:
+        """The 95 % half-width of the value: ``t(0.975, df) x`` :meth:`se`, df by Welch-Satterthwaite over the
+        video and seed parts (:func:`salkd.noise.combine`); None without an error bar."""
+        from salkd.noise import combine
+
+        parts = []
+        if self.videos is not None and len(self.videos.dropna()) > 1:
+            v = self.videos.dropna()
+            parts.append((float(v.var(ddof=1)) / len(v), len(v) - 1))
+        if len(self.run_values) > 1:
+            parts.append((float(np.var(self.run_values, ddof=1)) / len(self.run_values), len(self.run_values) - 1))
+        if not parts:
+            return None
+        n_units = 0 if self.videos is None else len(self.videos.dropna())
+        return combine(self.value, parts, max(1, self.n_runs), n_units).half
+
+
+_COVERAGE: dict[str, float] = {}
+_DROPPED_SAID: set[str] = set()
+
+
+def dropped(ctx: Any, metric: str) -> str | None:
+    """Why the report leaves ``metric`` out in this profile, or None. Shuffled AUC is dropped when the
+    profile's shuffle map (``eval.shuffle_map``) marks more than
+    :data:`salkd.evaluate.SHUFFLE_MAP_MAX_COVERAGE` of the pixels as negatives: they are then nearly
+    uniform, and sAUC rewards the centre bias it is meant to discount (the evaluation files keep it)."""
+    if metric != "sauc":
+        return None
+    cfg = getattr(ctx, "cfg", None) or {}
+    src = (cfg.get("eval") or {}).get("shuffle_map")
+    data = getattr(ctx, "data", None)
+    if not src or (isinstance(data, Mapping) and data.get("fixation")):
+        return None
+    from salkd.context import profile_path
+    from salkd.evaluate import SHUFFLE_MAP_MAX_COVERAGE, load_shuffle_map, shuffle_map_coverage
+
+    path = profile_path(src)
+    if str(path) not in _COVERAGE:
+        try:
+            _COVERAGE[str(path)] = shuffle_map_coverage(load_shuffle_map(path))
+        except (OSError, ValueError):
+            return None
+    cov = _COVERAGE[str(path)]
+    if cov <= SHUFFLE_MAP_MAX_COVERAGE:
+        return None
+    return (f"sAUC dropped: the shuffle map {path.name} marks {cov:.0%} of the pixels as negatives (more than "
+            f"{SHUFFLE_MAP_MAX_COVERAGE:.0%}), so its negatives are nearly uniform and sAUC rewards the centre "
+            f"bias it is meant to discount")
 
 
 def summarize(ctx: Any, df: pd.DataFrame | None, metric: str, **where: Any) -> Summary | None:
-    """The :class:`Summary` of the rows matching ``where`` (column == value), or None."""
+    """The :class:`Summary` of the rows matching ``where`` (column == value), or None (also for a metric the
+    profile drops, :func:`dropped`, whose reason is printed once)."""
     if df is None or metric not in df.columns:
+        return None
+    why = dropped(ctx, metric)
+    if why is not None:
+        if why not in _DROPPED_SAID:
+            _DROPPED_SAID.add(why)
+            print(f"[salkd.report] {why}")
         return None
     sel = overall(df)
     for k, v in where.items():
@@ -197,6 +337,10 @@ def data_desc(ctx: Any, task: str) -> str:
     cfg = getattr(ctx, "cfg", None) or {}
     spec = (cfg.get("data") or {}).get(task) or {}
     data_override = getattr(ctx, "data", None)
+    if getattr(ctx, "teacher_labelled", None) is not None and ctx.teacher_labelled(task):
+        from salkd.distill.labelled import describe
+
+        return describe(ctx)
     if isinstance(data_override, Mapping) and data_override.get(task):
         src = f"user data {Path(str(data_override[task])).name}"
     else:
@@ -228,6 +372,8 @@ def is_real(ctx: Any, task: str, name: str) -> bool:
     cfg = getattr(ctx, "cfg", None) or {}
     spec = (cfg.get("data") or {}).get(task) or {}
     text = " ".join(str(v) for v in spec.values()).lower()
+    if spec.get("source") == "teacher-labelled":  # scored on the distillation test's video (salkd.distill.labelled)
+        text += " " + str((cfg.get("distill") or {}).get("test", "")).lower()
     data_override = getattr(ctx, "data", None)
     if isinstance(data_override, Mapping) and data_override.get(task):
         text += " " + str(data_override[task]).lower()

@@ -1,6 +1,7 @@
 """Bad labels are one clear error naming the file, not a quiet NaN or a late crash (issue 24, item 7).
 
-* empty ``fixation/`` folders in the validation videos (NSS, which picks ``best.pt``, would be nan);
+* validation videos without fixation or density maps (nothing could pick ``best.pt``); with density maps
+  only, CC picks it (NSS would be nan);
 * density maps that are all zero for a whole video;
 * a density map of another size than its fixation map (scored by ``salkd evaluate``).
 """
@@ -39,14 +40,24 @@ def _video(data: Path) -> Path:
     return sorted(p for p in data.iterdir() if p.is_dir())[0]
 
 
-def test_empty_fixation_folders_are_refused_before_training(data: Path, tmp_path: Path) -> None:
+def test_validation_videos_without_labels_are_refused_before_training(data: Path, tmp_path: Path) -> None:
+    import warnings
+
     from salkd.context import Context, val_fn
+    from salkd.models import build
 
     for f in data.glob("*/fixation/*.png"):
         f.unlink()
     ctx = Context(profile="smoke", runs=tmp_path / "runs", progress=False, data={"fixation": str(data)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = val_fn(ctx, "fixation", 32)(build("skd_spatial").eval())   # density maps only: CC picks best.pt
+    assert np.isfinite(scores["metric"]) and scores["metric"] == scores["cc"]
+    for f in data.glob("*/maps/*.png"):
+        f.unlink()
+    ctx = Context(profile="smoke", runs=tmp_path / "runs", progress=False, data={"fixation": str(data)})
     with pytest.warns(UserWarning, match="is empty"), \
-            pytest.raises(DatasetError, match="have no fixation maps .* nss, which picks best.pt, cannot be computed"):
+            pytest.raises(DatasetError, match="have no fixation or density maps .* no validation score can pick"):
         val_fn(ctx, "fixation", 32)
 
 

@@ -151,7 +151,7 @@ def test_mu_not_best_and_speed_claims(tmp_path):
     assert _claim(df, "uva_st has 0.16 M")["verdict"] == verdicts.BY_CONSTRUCTION
     fps = _claim(df, "skd_st at 64x64: 411.7 FPS")
     assert fps["metric"] == "CPU FPS (1 thread)" and fps["ours"] > 0 and "1 thread, batch 1" in fps["data"]
-    assert fps["verdict"] == (verdicts.REPRODUCED if fps["ours"] >= 411.7 else verdicts.NOT_REPRODUCED)
+    assert fps["verdict"] == verdicts.NOT_COMPARABLE and "shown, not judged" in fps["note"]   # another CPU
     assert "best on 2 cores: 5000.0 FPS" in fps["note"]                           # the bench's figure, beside
     assert _claim(df, "skd_st at 64x64: memory")["verdict"] == verdicts.NOT_COMPARABLE
 
@@ -167,8 +167,9 @@ def test_fastvsod_claims_lower_better_and_not_worse(tmp_path):
     df = report.claims(ctx)
     assert _claim(df, "full model (SD+TD+FE_o) beats the baseline (MAE)")["verdict"] == verdicts.CONSISTENT
     assert _claim(df, "self-distillation improves")["verdict"] == verdicts.CONSISTENT
-    # FE_t better by 0.001 < floor: within the noise, which is no evidence that FE is not needed at test
-    assert _claim(df, "not needed at test")["verdict"] == verdicts.INCONCLUSIVE
+    # FE_t better by 0.001 < floor: within the noise, which is no evidence that FE is not needed at test; the
+    # paper's own effect (0.002 + the margin) is below what 5 % assumed noise can detect: underpowered
+    assert _claim(df, "not needed at test")["verdict"] == verdicts.UNDERPOWERED
 
 
 def test_tables_writers_and_make_all_partial(tmp_path, capsys):
@@ -209,7 +210,7 @@ def test_no_error_bar_uses_relative_noise(tmp_path):
     _write(ctx, "skd_table4", [{"variant": "full", "run": "", "nss": 1.02}, {"variant": "Ablation-S", "run": "", "nss": 1.0},
                                {"variant": "Ablation-O", "run": "", "nss": 0.8}])
     df = report.claims(ctx)
-    assert _claim(df, "Ablation-S")["verdict"] == verdicts.INCONCLUSIVE
+    assert _claim(df, "Ablation-S")["verdict"] == verdicts.UNDERPOWERED   # the paper's 0.015 NSS < detectable
     assert _claim(df, "Ablation-O")["verdict"] == verdicts.CONSISTENT
     assert "no error bar" in _claim(df, "Ablation-O")["note"]
 
@@ -272,7 +273,9 @@ def test_student_keeps_its_teachers_accuracy_is_a_paired_claim(tmp_path):
     assert "+2.7% NSS vs the teacher" == row["paper_value"]
     _write(ctx, "skd_table3", [_fix_row(ctx, "S_st", [b + 0.001 for b in BASE], res=64)])
     row = _claim(report.claims(ctx), "keeps its teacher's accuracy")
-    assert row["verdict"] == verdicts.INCONCLUSIVE   # within the noise: no evidence either way
+    # 0.001 above on every video: the interval lies far above -3.1 % of the teacher's NSS (the paper's margin):
+    # non-inferior, capped to consistent by the single seed
+    assert row["verdict"] == verdicts.CONSISTENT and "non-inferiority" in row["note"]
     speed = _claim(report.claims(ctx), "much faster than its teacher")
     assert speed["verdict"] == verdicts.NOT_MEASURED   # a teacher trained here has no measured speed
 
@@ -308,6 +311,9 @@ def test_resolution_ladder_claims(tmp_path):
     assert _claim(skd, "dva: 64x64 beats 32x32")["verdict"] == verdicts.CONSISTENT
     best = _claim(skd, "dva: 64x64 is the best resolution")
     assert best["verdict"] == verdicts.CONSISTENT and "32x32" in best["note"]      # rival = the runner-up
+    # every comparison shows the paper's own effect beside the smallest effect our design detects
+    assert _claim(skd, "dva: 64x64 beats 128x128")["paper_effect"] == pytest.approx(2.100 - 1.860)
+    assert best["paper_effect"] == pytest.approx(2.100 - 2.040) and best["detectable"] > 0
     uva = _rows(df, "uvanet")                                # 32 and 64 only: the rest is not measured, and says why
     drop = _claim(uva, "dva: 64x64 beats 256x256")
     assert drop["verdict"] == verdicts.NOT_MEASURED and "no runs at 256 in this profile" in drop["note"]
@@ -333,6 +339,7 @@ def test_ablation_o_lowest_and_mu_shape(tmp_path):
                            for r in _seeds(ctx, "mu", [b + d for b in BASE], spread=0.001, mu=m)])
     skd = _rows(report.claims(ctx), "skd")
     assert _claim(skd, "Ablation-O is the lowest")["verdict"] == verdicts.REPRODUCED
+    assert _claim(skd, "Ablation-O is the lowest")["paper_effect"] == pytest.approx(2.007 - 1.943)
     assert _claim(skd, "NSS is flat for mu in [0, 0.6]")["verdict"] == verdicts.REPRODUCED
     assert _claim(skd, "NSS drops for mu above 0.6")["verdict"] == verdicts.REPRODUCED
     shift["Ablation-O"] = 0.2                                  # Ablation-O is the best, not the lowest
@@ -370,7 +377,7 @@ def test_fastvsod_fusion_alpha_encoder_claims_with_mae_beside(tmp_path):
         assert _claim(fv, f"the {f} encoder improves on no encoder (+SD+TD)")["verdict"] == C
     assert _claim(fv, "Multiply beats ADD")["verdict"] == C
     assert _claim(fv, "mutual attention beats Concat")["verdict"] == C
-    assert _claim(fv, "Multiply about as good as mutual attention")["verdict"] == verdicts.INCONCLUSIVE
+    assert _claim(fv, "Multiply about as good as mutual attention")["verdict"] == verdicts.UNDERPOWERED
     assert _claim(fv, "+SD+FE_o vs +SD")["verdict"] == C
     assert _claim(fv, "alpha = 0.7 beats alpha = 0.1")["verdict"] == C
     assert _claim(fv, "alpha = 0.7 beats alpha = 0.9")["verdict"] == verdicts.INCONSISTENT
@@ -504,3 +511,26 @@ def test_ablation_and_sweep_rows_say_their_resolution_and_seeds():
     ov = pd.DataFrame({"res": [32, 32, 32], "seed": [0, 1, 2]})
     assert runs_desc(ov) == {"input (ours)": "32x32", "seeds": 3}
     assert runs_desc(pd.DataFrame({"res": [64, 32]})) == {"input (ours)": "32x32, 64x64", "seeds": 1}
+
+
+def test_a_configuration_uses_every_seed_it_has(tmp_path):
+    """skd Table III's S_st / DVA / 64x64 is seed 0 of Table IV's "full": its row counts Table IV's seeds."""
+    from salkd import results
+
+    ctx = _ctx(tmp_path)
+    t4 = _seeds(ctx, "full", BASE, spread=0.3)                       # seeds 0, 1, 2
+    _write(ctx, "skd_table4", t4)
+    seed0 = {k: v for k, v in t4[0].items() if k != "seed"}
+    _write(ctx, "skd_table3", [{**seed0, "variant": "S_st"}, _fix_row(ctx, "S_st", BASE, res=32)])
+    t3 = results.load_or_none(ctx, "skd_table3")
+    s64 = results.summarize(ctx, t3, "nss", variant="S_st", teacher="dva", res=64)
+    assert s64.n_runs == 3 and s64.value == pytest.approx(np.mean([r["nss"] for r in t4]))
+    assert sorted(t3.loc[t3["res"] == 64, "seed"].astype(int)) == [0, 1, 2]
+    assert results.summarize(ctx, t3, "nss", variant="S_st", teacher="dva", res=32).n_runs == 1
+    assert len(results.load_or_none(ctx, "skd_table4")) == 3               # nothing borrowed the other way
+    row = _claim(_rows(report.claims(ctx), "skd"), "dva: 64x64 beats 32x32")
+    assert "3 vs 1 seed(s)" in row["note"]
+    # another output of the same run (its spatial branch) is another configuration: no seeds borrowed
+    _write(ctx, "skd_table3", [{**seed0, "variant": "S_st", "eval_file": "eval_test_spatial.csv"}])
+    t3 = results.load_or_none(ctx, "skd_table3")
+    assert len(t3) == 1

@@ -86,7 +86,11 @@ def test_reports_say_what_the_test_split_is() -> None:
     ctx = Context(profile="real-cpu", progress=False)
     # DAVIS-2016's val sequences (its test split), trained on DAVIS train and the DUTS sample (stage 1)
     assert data_desc(ctx, "vsod") == "real-cpu: test split of DAVIS (trained on DAVIS + DUTS)"
-    assert "split in time" in data_desc(ctx, "fixation")
+    # the fixation rows learn from the teacher-labelled corpus and are scored on all of the gaze video
+    assert "no frame of the test video" in data_desc(ctx, "fixation")
+    old = Context(profile="real-cpu", progress=False, overrides={"data.fixation": {
+        "source": "shared:dhf1k_sample", "split": {"by": "time", "train": 0.7, "gap": 15, "clip": 30}}})
+    assert "split in time" in data_desc(old, "fixation")
     assert data_desc(Context(profile="quick", progress=False), "fixation").endswith("(test split)")
 
 

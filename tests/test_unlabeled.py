@@ -94,9 +94,10 @@ def test_unlabeled_config_key() -> None:
     for name in ("smoke", "quick", "paper"):
         cfg = get_profile(name)
         assert cfg["skd"]["unlabeled"] == [] and cfg["uvanet"]["unlabeled"] == []
-    real = get_profile("real-cpu")
+    real = get_profile("real-cpu")  # its fixation rows train on the teacher-labelled corpus (the clips are in it)
     for section in ("skd", "uvanet"):
-        assert [s.path for s in parse_sources(real[section]["unlabeled"], section)] == ["shared:unlabeled_video"]
+        assert real[section]["unlabeled"] == [] and real["data"]["fixation"]["source"] == "teacher-labelled"
+        assert "shared:unlabeled_video" in [s.path for s in parse_sources(real["distill"]["corpus"], "corpus")]
     with pytest.raises(ValueError, match="skd.unlabeled"):
         get_profile("smoke", {"skd.unlabeled": [{"paht": "x"}]})
     with pytest.raises(ValueError, match="expected list"):

@@ -16,7 +16,7 @@ from salkd.context import Context
 from salkd.data import Video
 from salkd.map_sources import center_gaussian  # the baseline every model must clear (shared)
 
-__all__ = ["teacher_run", "teacher_identity", "teacher_maps", "reduce_maps", "center_gaussian", "mean_map",
+__all__ = ["teacher_run", "teacher_identity", "teacher_maps", "teacher_map_file", "reduce_maps", "center_gaussian", "mean_map",
            "human_ceiling"]
 
 
@@ -50,12 +50,7 @@ def teacher_maps(ctx: Context, run: Path, videos: Sequence[Video], *, progress: 
     video is never run twice."""
     from tqdm.auto import tqdm
 
-    ident = teacher_identity(run)
-    base = paths.cache_dir() / "distill-teacher" / hashlib.sha256(ident.encode()).hexdigest()[:12]
-    files = {}
-    for v in videos:
-        key = hashlib.sha256(("|".join(str(f) for f in v.frames)).encode()).hexdigest()[:16]
-        files[v.name] = base / f"{key}.npy"
+    files = {v.name: teacher_map_file(run, v) for v in videos}
     todo = [v for v in videos if not files[v.name].is_file()]
     if todo:
         predict = _predictor(ctx, run)
@@ -63,6 +58,13 @@ def teacher_maps(ctx: Context, run: Path, videos: Sequence[Video], *, progress: 
         for v in tqdm(todo, desc=f"teacher maps ({run.name})", unit="video", disable=not show, delay=1.0):
             save_npy(files[v.name], predict(v))
     return {v.name: np.load(files[v.name]) for v in videos}
+
+
+def teacher_map_file(run: Path, video: Video) -> Path:
+    """Where :func:`teacher_maps` caches the teacher's maps of ``video`` (key: the teacher's identity and the
+    video's frame paths)."""
+    base = paths.cache_dir() / "distill-teacher" / hashlib.sha256(teacher_identity(run).encode()).hexdigest()[:12]
+    return base / f"{hashlib.sha256(('|'.join(str(f) for f in video.frames)).encode()).hexdigest()[:16]}.npy"
 
 
 def _predictor(ctx: Context, run: Path) -> Any:

@@ -9,10 +9,12 @@ import pandas as pd
 from salkd import results
 from salkd.papers.numbers import PAPER
 
-__all__ = ["FIX_METRICS", "FIX_LABELS", "main_teacher", "SOD_METRICS", "SOD_LABELS", "fix_cols", "table_teacher_res",
+__all__ = ["ERR", "FIX_METRICS", "FIX_LABELS", "main_teacher", "SOD_METRICS", "SOD_LABELS", "fix_cols", "table_teacher_res",
            "table_ablation", "table_sweep", "comparison", "comparison_table", "our_comparison_rows", "speed_table", "fig_bars",
            "res_plot", "teacher_comparison_rows", "run_cost", "inputs_of"]
 
+#: the suffix of a table's error-bar column: the 95 % half-width t(0.975, df) x SE (:meth:`salkd.results.Summary.half`)
+ERR = " ±95%"
 FIX_METRICS = ["auc_judd", "sauc", "nss", "sim", "cc"]
 FIX_LABELS = {"auc_judd": "AUC", "sauc": "sAUC", "nss": "NSS", "sim": "SIM", "cc": "CC", "kld": "KLD",
               "auc_borji": "AUC-B"}
@@ -37,8 +39,7 @@ def fix_cols(ctx: Any, df: pd.DataFrame | None, where: Mapping[str, Any], paper:
         if paper is not None:
             row[f"{labels.get(m, m)} (paper)"] = paper.get(m) if isinstance(paper, Mapping) else None
         if m == primary:
-            se = s.se() if s else None
-            row[f"{labels.get(m, m)} ±2SE"] = None if se is None else 2 * se
+            row[f"{labels.get(m, m)}{ERR}"] = s.half() if s else None
     return row
 
 
@@ -262,8 +263,8 @@ def fig_bars(ctx: Any, tab: pd.DataFrame | None, metric_label: str, paper: Mappi
         return None
     labels = [str(v) for v in tab["variant"]]
     vals = pd.to_numeric(tab[metric_label], errors="coerce").to_numpy()
-    err = pd.to_numeric(tab.get(f"{metric_label} ±2SE"), errors="coerce").fillna(0).to_numpy() \
-        if f"{metric_label} ±2SE" in tab else None
+    err = pd.to_numeric(tab.get(f"{metric_label}{ERR}"), errors="coerce").fillna(0).to_numpy() \
+        if f"{metric_label}{ERR}" in tab else None
     pp = {k: (v[0] if isinstance(v, tuple) else v) for k, v in paper.items()}
     sp = {k: v[1] for k, v in paper.items() if isinstance(v, tuple)}
     return plots.bar_metric(labels, vals, err=err, paper=pp, ylabel=ylabel or metric_label, title=title,

@@ -15,7 +15,7 @@ import pandas as pd
 from salkd import results, workers
 from salkd.context import Context, val_fn
 import salkd.papers.common as common
-from salkd.papers.numbers import FASTVSOD_DATASETS, PAPER
+from salkd.papers.numbers import FASTVSOD_DATASETS, NI_MARGINS, PAPER
 from salkd.papers.teachers import run_references
 from salkd.runs import read_json
 from salkd.train import fit
@@ -330,7 +330,7 @@ def figures(ctx: Context, tables: dict[str, pd.DataFrame | None]) -> dict[str, A
             return None
         a = _paper_alpha()
         return plots.sweep(t["alpha"], pd.to_numeric(t["maxF"], errors="coerce"),
-                           err=pd.to_numeric(t["maxF ±2SE"], errors="coerce").fillna(0),
+                           err=pd.to_numeric(t["maxF" + common.ERR], errors="coerce").fillna(0),
                            paper_x=[a], paper_y=[PAPER["fastvsod_fig7"][a][0]], xlabel="alpha", ylabel="max F",
                            mark=a, second=pd.to_numeric(t["MAE"], errors="coerce"), second_label="MAE", bars=True,
                            title="fastvsod Fig. 7: alpha")
@@ -388,7 +388,8 @@ def _f_and_mae(ctx: Context, ref: str, text: str, df: pd.DataFrame | None, a: di
     from salkd.claims import better_claim
 
     rows = [better_claim(ctx, "fastvsod", ref, text, df, m, a, b, _pv(pa, pb, i), _pv(pb, pa, i), "vsod", experiment,
-                         not_worse=not_worse) for i, m in enumerate(("max_f", "mae"))]
+                         not_worse=not_worse, ni_margin=NI_MARGINS["fastvsod_as_good"][m] if not_worse else None)
+            for i, m in enumerate(("max_f", "mae"))]
     rows[1]["claim"] = text + " (MAE)"
     if paper_value is not None and rows[0]["paper_value"] is None:
         rows[0]["paper_value"] = paper_value
@@ -412,7 +413,10 @@ def _fusion_claims(ctx: Context, f6: pd.DataFrame | None, f3: pd.DataFrame | Non
                                       f"experiment 'fastvsod_fig6' not run ({results.MAKER['fastvsod_fig6']})"))
             continue
         sums = {v: results.summarize(ctx, f6, m, variant=v) for v in variants(f6)}
-        rows.append(best_of_claim(ctx, "fastvsod", "Fig. 6", text, sums, "attention", m, "vsod", pv, what="encoder"))
+        # the paper quotes multiply (one of the rivals) only: its margin over the best rival is at most this gap
+        gap = (p6["attention"][i] - p6["multiply"][i]) * (1 if m == "max_f" else -1)
+        rows.append(best_of_claim(ctx, "fastvsod", "Fig. 6", text, sums, "attention", m, "vsod", pv, what="encoder",
+                                  paper_effect=gap if "multiply" in sums else None))
     both = None
     if f6 is not None and f3 is not None:
         none = results.overall(f3)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["PAPER", "SPEED", "SETTINGS", "FASTVSOD_DATASETS", "FIX_KEYS"]
+__all__ = ["PAPER", "SPEED", "SETTINGS", "FASTVSOD_DATASETS", "FIX_KEYS", "NI_MARGINS"]
 
 #: the metric keys of a fixation row, in the papers' column order
 FIX_KEYS = ("auc_judd", "sauc", "nss", "sim", "cc")
@@ -121,6 +121,32 @@ PAPER: dict[str, Any] = {
     # fastvsod Fig. 7: only alpha = 0.7 is quoted (the final model)
     "fastvsod_fig7": {0.7: (0.883, 0.022)},
 }
+_T1, _U1, _F3 = PAPER["skd_table1"], PAPER["uva_table1"], PAPER["fastvsod_table3"]
+#: fastvsod Table 3: the pairs the paper reads as improvements (A over B)
+_F3_GAINS = [("+SD", "BS"), ("+SD+TD", "+SD"), ("+SD+FE_o", "+SD"), ("full", "+SD+TD")]
+
+#: non-inferiority margins of the papers' "keeps / comparable / as good as" claims
+#: (:func:`salkd.verdicts.verdict_not_worse`): claim key -> metric -> (margin, kind, source). ``kind``
+#: "relative": a fraction of B's score (ours); "absolute": in the metric's units. Each margin is a loss the
+#: paper itself calls comparable, or the smallest gain it calls an improvement.
+NI_MARGINS: dict[str, dict[str, tuple[float, str, str]]] = {
+    "skd_keeps": {"nss": (
+        1 - _T1["SKD-DVA-32"]["sim"] / _T1["DVA*"]["sim"], "relative",
+        f"skd Sec. IV-B: SKD-DVA-32 'is comparable to' the state of the art; its largest gap to DVA* in Table I "
+        f"is SIM {_T1['SKD-DVA-32']['sim']:.3f} vs {_T1['DVA*']['sim']:.3f} "
+        f"({_T1['SKD-DVA-32']['sim'] / _T1['DVA*']['sim'] - 1:+.1%})")},
+    "uvanet_keeps": {"nss": (
+        1 - _U1["UVA-DVA-64"]["nss"] / _U1["DVA*"]["nss"], "relative",
+        f"uvanet Sec. 4, comparison with the state of the art: UVA-DVA-64 is 'comparable to the 11 state-of-the-art models' at NSS "
+        f"{_U1['UVA-DVA-64']['nss']:.3f} vs DVA* {_U1['DVA*']['nss']:.3f} in Table 1 "
+        f"({_U1['UVA-DVA-64']['nss'] / _U1['DVA*']['nss'] - 1:+.1%})")},
+    "fastvsod_as_good": {m: (
+        min(abs(_F3[a][i] - _F3[b][i]) for a, b in _F3_GAINS), "absolute",
+        f"fastvsod Table 3: the smallest {name} gain the paper counts as an improvement "
+        f"({min(abs(_F3[a][i] - _F3[b][i]) for a, b in _F3_GAINS):.3f})")
+        for i, (m, name) in enumerate((("max_f", "max-F"), ("mae", "MAE")))},
+}
+
 FASTVSOD_DATASETS = ["FBMS-T", "DAVIS-T", "SegTrack-V2", "ViSal", "VOS-T", "DAVSOD"]
 
 #: the papers' own deployment figures: (model, res) -> dict. CPU = one core (skd: Table V; uvanet: Table 4,

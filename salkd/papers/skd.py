@@ -52,7 +52,7 @@ def skd_students(ctx: Context, spatial_teacher: str | os.PathLike, temporal_teac
     runs = {}
     for kind, teacher_run in teachers.items():
         iters = None if max_iters is None else int(max_iters[kind])
-        settings = ctx.settings(epochs=int(sc["epochs"]), batch_size=int(sc["batch"]), lr=float(sc["lr"]),
+        settings = ctx.settings("skd", epochs=int(sc["epochs"]), batch_size=int(sc["batch"]), lr=float(sc["lr"]),
                                 select_metric="metric", max_iters=iters)
         tag = (unl.SUFFIX if unlabeled else "") + unl.steps_suffix(iters)
         run = ctx.run_dir("skd_students", f"{name}-{kind}" if name else
@@ -112,7 +112,7 @@ def skd_st(ctx: Context, spatial_run: str | os.PathLike | None, temporal_run: st
     run = ctx.run_dir("skd_st", name or default)
     # Ablation-O gets the full model's training budget: the students' epochs plus S_st's (a fair comparison)
     epochs = int(sc["st_epochs"]) + (int(sc["epochs"]) if init == "scratch" else 0)
-    settings = ctx.settings(epochs=epochs, batch_size=int(sc["batch"]), lr=float(sc["lr"]), select_metric="metric")
+    settings = ctx.settings("skd", epochs=epochs, batch_size=int(sc["batch"]), lr=float(sc["lr"]), select_metric="metric")
     config = ctx.provenance({"stage": "skd_st", "init": init, "res": res, "spatial": ctx.run_ref(spatial_run),
                              "temporal": ctx.run_ref(temporal_run), **ctx.data_key("fixation"), "profile": ctx.profile})
     if ctx.reusable(run, config, {"name": "skd_st", "kwargs": {}}, settings):
@@ -187,8 +187,9 @@ def run_ablations(ctx: Context) -> dict[str, pd.DataFrame]:
         a, b = _ablation_seed(c, teacher, res)
         t4 += a
         mus += b
-    out = {"table4": results.save(ctx, "skd_table4", pd.DataFrame(t4)),
-           "mu": results.save(ctx, "skd_mu", pd.DataFrame(mus))}
+    out = {"table4": results.save(ctx, "skd_table4", pd.DataFrame(t4))}
+    if mus:  # skd.mu_sweep empty: no Fig. 8 (e.g. on teacher-labelled data, where mu changes nothing)
+        out["mu"] = results.save(ctx, "skd_mu", pd.DataFrame(mus))
     with_unlabeled = run_unlabeled(ctx)
     if with_unlabeled is not None:
         out["unlabeled"] = with_unlabeled
@@ -260,7 +261,7 @@ def figures(ctx: Context, tables: dict[str, pd.DataFrame | None]) -> dict[str, A
         if t is None:
             return None
         return plots.sweep(t["mu"], pd.to_numeric(t["NSS"], errors="coerce"),
-                           err=pd.to_numeric(t["NSS ±2SE"], errors="coerce").fillna(0),
+                           err=pd.to_numeric(t["NSS" + common.ERR], errors="coerce").fillna(0),
                            paper_x=list(PAPER["skd_mu"]), paper_y=list(PAPER["skd_mu"].values()), xlabel="mu",
                            ylabel="NSS", mark=_paper_mu(), title="skd Fig. 8: NSS vs mu")
 
@@ -315,7 +316,8 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
     rows[0]["central"] = True   # distillation helps: S_st vs S_st without it
     sums = {v: results.summarize(ctx, t4, "nss", variant=v) for v in p4} if t4 is not None else {}
     rows.append(best_of_claim(ctx, "skd", "Table IV", "Ablation-O is the lowest of the four", sums, "Ablation-O", "nss",
-                              fx, ", ".join(f"{k}: {v:.3f}" for k, v in p4.items()), lowest=True, what="variant"))
+                              fx, ", ".join(f"{k}: {v:.3f}" for k, v in p4.items()), lowest=True, what="variant",
+                              paper_effect=min(v for k, v in p4.items() if k != "Ablation-O") - p4["Ablation-O"]))
     rows += fixation_claims.resolution_claims(ctx, "skd", "Table III", t3, "S_st", "skd_table3", "skd_table3")
     best_mu = _paper_mu()
     fig8 = [best_claim(ctx, "skd", "Fig. 8", f"mu = {best_mu:g} is the best mu", mu, "mu", best_mu, "nss", fx,
