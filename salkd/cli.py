@@ -245,7 +245,6 @@ def _check_output(run: Path, output: str | None) -> None:
 def _cmd_export(a: argparse.Namespace) -> int:
     from salkd.export import export_onnx
     from salkd.models import build, from_run, load_state_checked, read_state_dict
-
     from salkd.runs import require_finished
 
     _check_writable(a.out, "--out", folder=False)
@@ -369,7 +368,8 @@ def _os_error_message(exc: BaseException) -> str | None:
     if where is None:
         return None
     reason = exc.strerror or errno.errorcode[exc.errno]
-    return f"{where}: {reason[0].lower() + reason[1:]}; choose a path you can write (or fix its permissions) and rerun"
+    return (f"{where}: {reason[0].lower() + reason[1:]}; check that path (permissions, a read-only mount, a file "
+            f"where a folder should be) or choose another, and rerun")
 
 
 def _interrupt_message(exc: KeyboardInterrupt) -> str:
@@ -412,8 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     argparse does for bad arguments); ``--debug`` shows their traceback instead. Any other exception
     propagates with its traceback. Ctrl-C and SIGTERM print one line (with the step a training run
     stopped at and resumes from) and exit with 128 + the signal: 130 and 143; runs resume from their
-    last checkpoint. A full disk names the file being written. Torch's threads follow
-    :mod:`salkd.threads` (``SALKD_THREADS`` wins).
+    last checkpoint. A full disk names the file being written; any other OS error on a path (no
+    permission, a read-only mount, a file where a folder should be) is one line naming the path.
+    Torch's threads follow :mod:`salkd.threads` (``SALKD_THREADS`` wins).
     """
     a = build_parser().parse_args(argv)
     debug = bool(getattr(a, "debug", False))
