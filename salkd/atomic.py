@@ -17,7 +17,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-__all__ = ["atomic_path", "atomic_dir", "write_json", "write_text", "save_npy", "remove_stale_temps"]
+__all__ = ["atomic_path", "atomic_dir", "write_json", "write_text", "save_npy", "remove_stale_temps",
+           "remove_stale_file_temps"]
 
 
 def _new_file(path: Path) -> None:
@@ -96,6 +97,22 @@ def remove_stale_temps(target: str | os.PathLike) -> list[Path]:
                 shutil.rmtree(entry, ignore_errors=True)
             else:
                 entry.unlink(missing_ok=True)
+            removed.append(entry)
+    return removed
+
+
+def remove_stale_file_temps(target: str | os.PathLike) -> list[Path]:
+    """Remove the leftovers of killed :func:`atomic_path` writers of ``target``
+    (``.<stem>.<pid>.<hex>.tmp<suffix>`` beside it) whose process is gone; returns what was removed."""
+    target = Path(target)
+    if not target.parent.is_dir():
+        return []
+    pattern = re.compile(rf"\.{re.escape(target.stem)}\.(?P<pid>\d+)\.[0-9a-f]{{8}}\.tmp{re.escape(target.suffix)}")
+    removed = []
+    for entry in target.parent.iterdir():
+        m = pattern.fullmatch(entry.name)
+        if m and not _pid_alive(int(m["pid"])) and entry.is_file():
+            entry.unlink(missing_ok=True)
             removed.append(entry)
     return removed
 

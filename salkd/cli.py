@@ -33,6 +33,17 @@ def _positive_int(text: str) -> int:
     return n
 
 
+def _non_negative_int(text: str) -> int:
+    """argparse type: an integer >= 0 (a seed)."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     from salkd.config import profile_names
     from salkd.papers import STAGES
@@ -71,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--frames", type=int, default=32)
     s.add_argument("--size", type=int, nargs=2, default=[256, 256], metavar=("H", "W"))
     s.add_argument("--style", choices=["aerial", "ground"], default="aerial")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seed", type=_non_negative_int, default=0)
 
     t = sub.add_parser("train", help="run one stage (and the upstream stages it needs)", parents=[common])
     t.add_argument("stage", choices=STAGES)
@@ -82,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", default=None, help="runs root (default runs/)")
     t.add_argument("--arg", action="append", metavar="KEY=VALUE",
                    help="a stage argument, e.g. res=32, teacher=salnet, block=mb, fusion=add, fe=test (skd_students: mu=0.3)")
-    t.add_argument("--seed", type=int, default=None)
+    t.add_argument("--seed", type=_non_negative_int, default=None)
     t.add_argument("--device", default=None, help="auto | cpu | cuda | cuda:1")
     t.add_argument("--force", action="store_true", help="retrain complete runs")
     t.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -91,10 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("run", help="a run folder runs/<profile>/<stage>/<name>")
     e.add_argument("--data", required=True, help="a dataset folder in any supported layout")
     e.add_argument("--split", default=None, help="train | val | test (if the dataset has splits)")
-    e.add_argument("--res", type=int, default=None, help="input resolution (default: the run's)")
-    e.add_argument("--output", default=None, help="which output of a multi-output model (spatial | temporal)")
+    e.add_argument("--res", type=_positive_int, default=None, help="input resolution (default: the run's)")
+    e.add_argument("--output", default=None, choices=["spatial", "temporal"],
+                   help="which output of a two-output model (uva_student: spatial | temporal)")
     e.add_argument("--device", default="auto")
-    e.add_argument("--max-frames", type=int, default=None, help="frames per video (evenly spaced)")
+    e.add_argument("--max-frames", type=_positive_int, default=None, help="frames per video (evenly spaced)")
     e.add_argument("--csv", default=None, help="also write the table here")
 
     b = sub.add_parser("bench", help="benchmarks: metrics | models | plan (options after the name)", parents=[common])
@@ -104,9 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     x = sub.add_parser("export", help="export a model to ONNX and check it against PyTorch", parents=[common])
     x.add_argument("model", help="a registry name (e.g. skd_st) or a run folder")
     x.add_argument("--checkpoint", default=None, help="a checkpoint file or run folder with the weights")
-    x.add_argument("--res", type=int, default=64)
+    x.add_argument("--res", type=_positive_int, default=64)
     x.add_argument("--out", required=True, help="the .onnx file to write")
     x.add_argument("--atol", type=float, default=1e-4)
+    x.add_argument("--allow-unfinished", action="store_true",
+                   help="export the weights of a run that stopped before its end (default: refuse it)")
 
     from salkd import weights
 
@@ -118,6 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--out", required=True, help="the overlay video to write (.mp4)")
     pr.add_argument("--device", default="auto")
     pr.add_argument("--batch", type=_positive_int, default=32, help="frames per forward pass (default 32)")
+    pr.add_argument("--allow-unfinished", action="store_true",
+                    help="run the weights of a run that stopped before its end (default: refuse it)")
     return p
 
 
@@ -129,18 +145,63 @@ def _data_map(items: list[str] | None) -> dict[str, str]:
     return d
 
 
+def _check_writable(path: str | None, option: str, *, folder: bool) -> None:
+    """Refuse an output path that cannot be written, before any work: one under a file, in a read-only or
+    not-writable folder, or (``folder=False``) one that is a folder. ``folder``: the path is a folder to create."""
+    import os
+
+    if not path:
+        return
+    p = Path(path).expanduser()
+    if not folder and p.is_dir():
+        raise ValueError(f"{option} {p} is a folder; give a file name")
+    if folder and p.exists() and not p.is_dir():
+        raise ValueError(f"{option} {p} is a file, not a folder; choose another {option}")
+    existing = next(a for a in [p, *Path(os.path.abspath(p)).parents] if a.exists())
+    if existing != p and not existing.is_dir():
+        raise ValueError(f"{option} {p}: {existing} is a file, not a folder; choose another {option}")
+    if not os.access(existing if existing.is_dir() else existing.parent, os.W_OK):
+        raise ValueError(f"{option} {p}: {existing} is not writable (read-only mount or permissions); "
+                         f"choose another {option}")
+
+
+def _check_device(device: str | None) -> None:
+    """Refuse an unknown device or CUDA where there is none, before any work (:func:`salkd.device.resolve_device`)."""
+    if device:
+        from salkd.device import resolve_device
+
+        resolve_device(device)
+
+
+def _read_config_file(path: str) -> dict[str, Any]:
+    """``--config``: a JSON object of dotted overrides, with errors naming the file."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"--config {p} does not exist")
+    try:
+        obj = json.loads(p.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"--config {p} is not valid JSON ({exc})") from None
+    if not isinstance(obj, dict):
+        raise ValueError(f"--config {p} must hold a JSON object of dotted keys, e.g. {{\"skd.mu\": 0.3}}")
+    return obj
+
+
 def _cmd_train(a: argparse.Namespace) -> int:
     from salkd.config import default_profile, parse_value
     from salkd.context import Context
-    from salkd.papers import run_stage
+    from salkd.papers import check_stage_args, run_stage
 
     overrides: dict[str, Any] = {}
     if a.config:
-        overrides.update(json.loads(Path(a.config).read_text()))
+        overrides.update(_read_config_file(a.config))
     overrides.update(_kv(a.set, "--set"))
+    kw = {k: parse_value(v) for k, v in _kv(a.arg, "--arg").items()}
+    check_stage_args(a.stage, kw)      # argument names and values, before the upstream stages train
+    _check_device(a.device)
+    _check_writable(a.out, "--out", folder=True)
     ctx = Context(profile=a.profile or default_profile(), data=_data_map(a.data) or None, runs=a.out,
                   overrides=overrides, seed=a.seed, device=a.device, force=a.force, progress=not a.quiet)
-    kw = {k: parse_value(v) for k, v in _kv(a.arg, "--arg").items()}
     out = run_stage(ctx, a.stage, **kw)
     print(json.dumps(out, indent=2, default=str) if isinstance(out, dict) else out)
     return 0
@@ -153,6 +214,9 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
     from salkd.evaluate import evaluate
     from salkd.runs import read_json
 
+    _check_device(a.device)
+    _check_output(Path(a.run), a.output)
+    _check_writable(a.csv, "--csv", folder=False)
     res = a.res or read_json(Path(a.run) / "config.json")["res"]
     df = evaluate(a.run, open_dataset(a.data, split=a.split), res, device=a.device, output=a.output,
                   max_frames_per_video=a.max_frames)
@@ -165,10 +229,28 @@ def _cmd_evaluate(a: argparse.Namespace) -> int:
     return 0
 
 
+def _check_output(run: Path, output: str | None) -> None:
+    """Refuse ``--output`` for a run whose model has a single output (it would be ignored)."""
+    if output is None:
+        return
+    from salkd.models import build
+    from salkd.runs import read_json
+
+    spec = read_json(run / "config.json").get("model") or {}
+    names = tuple(getattr(build(spec["name"], **spec.get("kwargs", {})), "output_names", ()))
+    if len(names) < 2:
+        raise ValueError(f"--output {output}: the model of {run} ({spec['name']}) has a single output; drop --output")
+
+
 def _cmd_export(a: argparse.Namespace) -> int:
     from salkd.export import export_onnx
     from salkd.models import build, from_run, load_state_checked, read_state_dict
+    from salkd.runs import require_finished
 
+    _check_writable(a.out, "--out", folder=False)
+    for folder in (a.model, a.checkpoint):
+        if folder and Path(folder).is_dir():
+            require_finished(folder, a.allow_unfinished)
     if Path(a.model).is_dir():
         model = from_run(a.model)
     else:
@@ -198,6 +280,7 @@ def _run(a: argparse.Namespace) -> int:
         from salkd.reproduce import reproduce
 
         d = _data_map(a.data)
+        _check_writable(a.out, "--out", folder=True)
         if a.dry_run:
             from salkd.dryrun import dry_run
 
@@ -227,7 +310,9 @@ def _run(a: argparse.Namespace) -> int:
     if a.cmd == "predict":
         from salkd.predict import predict_video
 
-        rep = predict_video(a.source, a.run, a.out, res=a.res, device=a.device, batch_size=a.batch)
+        _check_device(a.device)
+        rep = predict_video(a.source, a.run, a.out, res=a.res, device=a.device, batch_size=a.batch,
+                            allow_unfinished=a.allow_unfinished)
         print(f"{rep['frames']} frames at {rep['res'][0]}x{rep['res'][1]}: network {rep['net_fps']:.0f} frames/s, "
               f"end to end {rep['end_to_end_fps']:.0f} frames/s -> {rep['video']} (maps in {rep['maps']})")
         return 0
@@ -265,6 +350,26 @@ def _disk_full_message(exc: BaseException) -> str | None:
         return None
     where = getattr(exc, "filename", None) or "a file"
     return f"no space left on device while writing {where}; free space and rerun to resume"
+
+
+#: OS errors on a path the user chose (read-only mount, a file where a folder should be, no permission...)
+_PATH_ERRNOS = {"EACCES", "EPERM", "EROFS", "EISDIR", "ENOTDIR", "EEXIST", "EIO", "ENAMETOOLONG", "ENOTEMPTY"}
+
+
+def _os_error_message(exc: BaseException) -> str | None:
+    """The one-line message of an OS error on a named path (:data:`_PATH_ERRNOS`), else None."""
+    import errno
+
+    if not isinstance(exc, OSError) or exc.errno is None:
+        return None
+    if errno.errorcode.get(exc.errno) not in _PATH_ERRNOS:
+        return None
+    where = exc.filename2 or exc.filename
+    if where is None:
+        return None
+    reason = exc.strerror or errno.errorcode[exc.errno]
+    return (f"{where}: {reason[0].lower() + reason[1:]}; check that path (permissions, a read-only mount, a file "
+            f"where a folder should be) or choose another, and rerun")
 
 
 def _interrupt_message(exc: KeyboardInterrupt) -> str:
@@ -307,8 +412,9 @@ def main(argv: list[str] | None = None) -> int:
     argparse does for bad arguments); ``--debug`` shows their traceback instead. Any other exception
     propagates with its traceback. Ctrl-C and SIGTERM print one line (with the step a training run
     stopped at and resumes from) and exit with 128 + the signal: 130 and 143; runs resume from their
-    last checkpoint. A full disk names the file being written. Torch's threads follow
-    :mod:`salkd.threads` (``SALKD_THREADS`` wins).
+    last checkpoint. A full disk names the file being written; any other OS error on a path (no
+    permission, a read-only mount, a file where a folder should be) is one line naming the path.
+    Torch's threads follow :mod:`salkd.threads` (``SALKD_THREADS`` wins).
     """
     a = build_parser().parse_args(argv)
     debug = bool(getattr(a, "debug", False))
@@ -326,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"salkd: {_interrupt_message(exc)}", file=sys.stderr)
         return 128 + int(_signals[-1] if _signals else signal.SIGINT)
     except Exception as exc:
-        full = None if debug else _disk_full_message(exc)
+        full = None if debug else (_disk_full_message(exc) or _os_error_message(exc))
         if full is not None:
             print(f"salkd: error: {full}", file=sys.stderr)
             return 2

@@ -22,7 +22,8 @@ from salkd.atomic import write_json
 from salkd.config import get_profile
 from salkd.data.splits import split_dataset
 from salkd.locks import locked
-from salkd.runs import comparable, data_fingerprint, data_ref, is_complete, read_json, run_from_ref, run_ref
+from salkd.runs import (comparable, data_fingerprint, data_ref, data_sha256, is_complete, read_json, run_from_ref, run_ref,
+                        upstream_fingerprints)
 from salkd.sizes import as_size
 from salkd.train import TrainSettings
 from salkd.train_state import json_roundtrip
@@ -67,6 +68,7 @@ class Context:
             self.device = str(self.cfg.get("device", "auto"))
         self._datasets: dict[tuple[str, str], Any] = {}
         self._fingerprints: dict[str, str] = {}
+        self._content: dict[str, str] = {}
 
     # ---- folders --------------------------------------------------------------------------
     @property
@@ -90,6 +92,13 @@ class Context:
         """How a stage's config names an upstream run: relative to the runs root (which can then move)."""
         return run_ref(run, self.runs_root)
 
+    def provenance(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """``config`` with the content fingerprint of every upstream run it names (``"upstream_sha256"``:
+        the weights a teacher or student gives, :func:`salkd.runs.weights_fingerprint`), so that a run
+        trained against other weights of the same upstream folder is not reused."""
+        ups = upstream_fingerprints(config, self.runs_root)
+        return {**config, "upstream_sha256": ups} if ups else dict(config)
+
     def upstream(self, ref: str | os.PathLike) -> Path:
         """The upstream run folder a config names (:meth:`run_ref`; older configs: an absolute path)."""
         return run_from_ref(ref, self.runs_root)
@@ -99,6 +108,7 @@ class Context:
         other = dataclasses.replace(self, seed=int(seed), data_seed=self.data_seed)
         other._datasets = self._datasets
         other._fingerprints = self._fingerprints
+        other._content = self._content
         return other
 
     def base(self) -> "Context":
@@ -205,14 +215,15 @@ class Context:
 
     def data_key(self, task: str) -> dict[str, Any]:
         """What a stage's config records of its training data: the dataset folder (:func:`salkd.runs.data_ref`),
-        its content fingerprint (a dataset moved elsewhere still matches) and which videos train (a changed
-        split makes a complete run stale)."""
+        its fingerprints (names and sizes; contents, :func:`salkd.runs.data_sha256`: a dataset moved elsewhere
+        still matches, an edited file does not) and which videos train (a changed split makes a complete run stale)."""
         import hashlib
 
         names = sorted(v.name for v in self.dataset(task, "train").videos)
         several = self.sources(task) is not None or self.teacher_labelled(task)
         roots = [data_ref(r) for r in self.dataset_roots(task)] if several else None
         return {"dataset": roots or data_ref(self.dataset_root(task)), "data_fingerprint": self.data_fingerprint(task),
+                "data_sha256": self.data_sha256(task),
                 "train_videos": hashlib.sha256("\n".join(names).encode()).hexdigest()[:12]}
 
     def data_fingerprint(self, task: str) -> str:
@@ -225,6 +236,12 @@ class Context:
                 fp = hashlib.sha256(f"{fp}|{identity(self)}".encode()).hexdigest()[:16]
             self._fingerprints[task] = fp
         return self._fingerprints[task]
+
+    def data_sha256(self, task: str) -> str:
+        """:func:`salkd.runs.data_sha256` (file contents) of the ``task`` dataset(s), computed once per Context."""
+        if task not in self._content:
+            self._content[task] = data_sha256(self.dataset_roots(task))
+        return self._content[task]
 
     def cache(self, task: str, split: str, res: int | Sequence[int]) -> Any:
         from salkd.data import cache_lowres
@@ -301,6 +318,7 @@ def val_fn(ctx: Context, task: str, res: Any, output: str | None = None) -> Call
     limit = ctx.cfg["eval"].get("max_frames_per_video") or 16
     ds = ctx.dataset(task, "val")
     metric = VAL_METRIC[task]
+    _check_val_labels(ds, task)
     if task == "fixation" and ds.n_labeled("fixation") == 0 and ds.n_labeled("density") > 0:
         metric = "cc"  # density labels only (e.g. the teacher's maps): no fixations to compute NSS on
 
@@ -318,6 +336,18 @@ def val_fn(ctx: Context, task: str, res: Any, output: str | None = None) -> Call
         return {k: float(row[k]) for k in keys if k in row} | {"metric": float(row[metric])}
 
     return fn
+
+
+def _check_val_labels(ds: Any, task: str) -> None:
+    """Refuse a validation split without labels to pick ``best.pt`` on, before any training: fixation or
+    density maps (fixation task; density only: CC picks it), masks (VSOD)."""
+    from salkd.data import DatasetError
+
+    kinds = ("fixation", "density") if task == "fixation" else ("mask",)
+    if ds.videos and all(v.label_paths(k) is None for v in ds.videos for k in kinds):
+        raise DatasetError(f"the validation videos of {ds.root} ({', '.join(v.name for v in ds.videos[:3])}"
+                           f"{' ...' if len(ds.videos) > 3 else ''}) have no {' or '.join(kinds)} maps (missing or "
+                           f"empty label folders), so no validation score can pick best.pt; add their labels")
 
 
 def evaluate_run(ctx: Context, run: str | os.PathLike, split: str = "test", *, output: str | None = None,

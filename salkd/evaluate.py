@@ -366,6 +366,13 @@ def _frame_labels(ds: Any, arr: Mapping[str, np.ndarray], v: str, t: int, task: 
         if dens is None:
             raise ValueError(f"video {v!r} frame {t}: no fixation or density map")
         fx = np.zeros(dens.shape[:2], np.uint8)
+    elif dens is not None and dens.shape[:2] != fx.shape[:2]:
+        from salkd.data import DatasetError
+
+        where = ds[v].label_paths("density")[t] if labels != "cache" else f"video {v!r} frame {t}"
+        raise DatasetError(f"density map {where} is {dens.shape[1]}x{dens.shape[0]} but the fixation map of its "
+                           f"frame is {fx.shape[1]}x{fx.shape[0]}; expected one size (re-export the density map "
+                           f"at the fixation map's size)")
     return {"fixation": fx, "density": dens}
 
 

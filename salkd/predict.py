@@ -7,8 +7,9 @@ the frame), and reports the measured frames/s of the network alone and of the wh
 """
 from __future__ import annotations
 
+import errno
 import os
-import shutil
+import re
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -17,11 +18,15 @@ import cv2
 import numpy as np
 import torch
 
-from salkd.atomic import atomic_path
+from salkd.atomic import atomic_dir, atomic_path, remove_stale_file_temps, remove_stale_temps
 
 __all__ = ["predict_video", "iter_frames"]
 
 _IMAGE_EXT = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+#: overlay video suffixes the mp4v writer handles
+_VIDEO_EXT = {".mp4", ".m4v", ".mov", ".avi"}
+#: the files predict writes into its maps folder
+_MAP_NAME = re.compile(r"\d{5}\.png")
 
 
 def iter_frames(source: str | os.PathLike) -> tuple[Iterator[np.ndarray], int, float]:
@@ -66,11 +71,14 @@ def iter_frames(source: str | os.PathLike) -> tuple[Iterator[np.ndarray], int, f
 
 def predict_video(source: str | os.PathLike, run: str | os.PathLike, out: str | os.PathLike, *,
                   res: int | None = None, batch_size: int = 32, device: str = "auto", maps_dir: str | None = None,
-                  progress: bool = True) -> dict[str, Any]:
+                  progress: bool = True, allow_unfinished: bool = False) -> dict[str, Any]:
     """Run the model of ``run`` over ``source``; write the overlay video ``out`` and the maps.
 
     ``res`` defaults to the run's training resolution. Maps go to ``maps_dir`` (default: a folder
-    next to ``out`` named after it). Returns frame count, net and end-to-end frames/s, paths.
+    next to ``out`` named after it); each call replaces that folder whole, so it only ever holds the
+    maps of one video. ``out`` may not be the source (nor the maps folder hold it). An unfinished
+    training run is refused unless ``allow_unfinished``. Returns frame count, net and end-to-end
+    frames/s, paths.
     """
     from tqdm.auto import tqdm
 
@@ -79,8 +87,14 @@ def predict_video(source: str | os.PathLike, run: str | os.PathLike, out: str | 
     from salkd.models import load_for_inference
     from salkd.sizes import as_size
 
+    from salkd.runs import require_finished
+
     _check_options(res, batch_size)
+    out = Path(out)
+    maps_path = Path(maps_dir) if maps_dir else out.with_suffix("").with_name(out.stem + "_maps")
+    check_outputs(source, out, maps_path)
     run = Path(run)
+    require_finished(run, allow_unfinished)
     model, _, size = load_for_inference(run)
     if res is not None:
         size = as_size(int(res) if isinstance(res, float) else res)
@@ -90,8 +104,6 @@ def predict_video(source: str | os.PathLike, run: str | os.PathLike, out: str | 
     if kind == "flow":
         raise ValueError(f"{run} holds a flow model (a temporal teacher); predict runs students and frame/pair models")
     frames_it, n, fps = iter_frames(source)
-    out = Path(out)
-    maps_path = Path(maps_dir) if maps_dir else out.with_suffix("").with_name(out.stem + "_maps")
     frames = list(tqdm(frames_it, total=n or None, desc="read", disable=not progress, unit="frame"))
     if not frames:
         raise ValueError(f"{source} has no frames")
@@ -132,22 +144,67 @@ def _check_options(res: Any, batch_size: Any) -> None:
         raise ValueError(f"--batch / batch_size must be a positive integer, got {batch_size!r}")
 
 
-def _write_outputs(frames: list[np.ndarray], maps: list[np.ndarray], out: Path, maps_path: Path, fps: float) -> None:
-    """Write the overlay video (atomically) and one PNG map per frame; on failure remove a maps
-    folder made here, so a failed predict leaves no empty ``*_maps/`` behind."""
-    created = not maps_path.exists()
-    maps_path.mkdir(parents=True, exist_ok=True)
+def _same_path(a: Path, b: Path) -> bool:
+    """True when ``a`` and ``b`` name the same file or folder (symlinks and hard links resolved)."""
     try:
-        _write_video_and_maps(frames, maps, out, maps_path, fps)
-    except BaseException:
-        if created:
-            shutil.rmtree(maps_path, ignore_errors=True)
-        raise
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    """True when ``path`` is ``folder`` or lies under it (after resolving symlinks)."""
+    p, f = os.path.realpath(path), os.path.realpath(folder)
+    return p == f or p.startswith(f.rstrip(os.sep) + os.sep)
+
+
+def check_outputs(source: str | os.PathLike, out: Path, maps_path: Path) -> None:
+    """Refuse outputs that would lose data or fail late, before any work: an overlay ``out`` that is the
+    source, a folder or not a video name; a maps folder that holds the source or files predict did not write."""
+    src = Path(source)
+    if out.suffix.lower() not in _VIDEO_EXT:
+        raise ValueError(f"--out {out}: the overlay video needs a video suffix ({', '.join(sorted(_VIDEO_EXT))})")
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; give the overlay video's file name, e.g. {out / 'overlay.mp4'}")
+    parent = next(p for p in Path(os.path.abspath(out)).parents if p.exists())
+    if not parent.is_dir():
+        raise ValueError(f"--out {out}: {parent} is a file, not a folder; choose another --out")
+    if _same_path(out, src):
+        raise ValueError(f"--out {out} is the input {src}: predict would overwrite its own source; choose another --out")
+    if _inside(src, maps_path):
+        raise ValueError(f"the maps folder {maps_path} of --out {out} holds the input {src}; choose another --out")
+    if maps_path.exists():
+        foreign = [p.name for p in maps_path.iterdir()] if maps_path.is_dir() else [maps_path.name]
+        foreign = [n for n in foreign if not _MAP_NAME.fullmatch(n)]
+        if foreign:
+            raise ValueError(f"the maps folder {maps_path} holds files predict did not write ({', '.join(sorted(foreign)[:3])}"
+                             f"{' ...' if len(foreign) > 3 else ''}); predict replaces that folder whole: move them "
+                             f"or choose another --out")
+
+
+def _write_outputs(frames: list[np.ndarray], maps: list[np.ndarray], out: Path, maps_path: Path, fps: float) -> None:
+    """Write the overlay video and a new maps folder, each atomically: the maps folder of an earlier call
+    is replaced whole (never mixed with this video's maps), and a failed predict leaves neither behind.
+    Leftover temporary files of killed earlier calls are removed first."""
+    remove_stale_file_temps(out)
+    remove_stale_temps(maps_path)
+    with atomic_dir(maps_path) as tmp_maps:
+        _write_video_and_maps(frames, maps, out, tmp_maps, fps, shown=maps_path)
+
+
+def _imwrite(path: Path, image: np.ndarray, target: Path) -> None:
+    """``cv2.imwrite`` that raises an OSError naming ``target`` when nothing was written (full disk,
+    no permission)."""
+    if not cv2.imwrite(str(path), image) or path.stat().st_size == 0:
+        raise OSError(errno.EIO, "could not write the image (disk full or not writable?)", str(target))
 
 
 def _write_video_and_maps(frames: list[np.ndarray], maps: list[np.ndarray], out: Path, maps_path: Path,
-                          fps: float) -> None:
-    """The JET overlay video ``out`` and the maps ``maps_path/00000.png ...`` at the frames' size."""
+                          fps: float, shown: Path | None = None) -> None:
+    """The JET overlay video ``out`` and the maps ``maps_path/00000.png ...`` at the frames' size (errors
+    name the maps as in ``shown``, the folder ``maps_path`` becomes)."""
     H, W = frames[0].shape[:2]
     with atomic_path(out) as tmp:
         writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (W, H))
@@ -156,9 +213,10 @@ def _write_video_and_maps(frames: list[np.ndarray], maps: list[np.ndarray], out:
         for i, (f, m) in enumerate(zip(frames, maps)):
             big = cv2.resize(m, (W, H), interpolation=cv2.INTER_LINEAR)
             u8 = np.clip(big * 255 + 0.5, 0, 255).astype(np.uint8)
-            with atomic_path(maps_path / f"{i:05d}.png") as mp:
-                cv2.imwrite(str(mp), u8)
+            _imwrite(maps_path / f"{i:05d}.png", u8, (shown or maps_path) / f"{i:05d}.png")
             heat = cv2.applyColorMap(u8, cv2.COLORMAP_JET)
             overlay = cv2.addWeighted(cv2.cvtColor(f, cv2.COLOR_RGB2BGR), 0.55, heat, 0.45, 0)
             writer.write(overlay)
         writer.release()
+        if tmp.stat().st_size == 0:
+            raise OSError(errno.EIO, "the video writer wrote nothing (disk full or not writable?)", str(out))

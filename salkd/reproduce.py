@@ -3,7 +3,8 @@
 Each notebook ``notebooks/NN_name.ipynb`` is executed with the ``python3`` kernel, with the
 repository root as working directory and its ``parameters`` cell overridden by ``PROFILE``,
 ``DATA_FIXATION``, ``DATA_VSOD``, ``OUT`` and ``RETRAIN``. The executed copy is written to
-``<runs>/<profile>/notebooks/NN_name.ipynb``.
+``<runs>/<profile>/notebooks/NN_name.ipynb``; the kernels' own messages (not the cells' outputs) go to
+``<runs>/<profile>/notebooks/kernel.log``.
 
 Skipping and resuming
 ---------------------
@@ -147,6 +148,31 @@ def _write_timings(path: Path, outcomes: list[Outcome]) -> None:
     write_text(path, buf.getvalue())
 
 
+def _quiet_after_interrupt() -> None:
+    """After Ctrl-C during a notebook: no "Task exception was never retrieved" traceback from the
+    interrupted cell's asyncio task when the interpreter exits (salkd prints its one line)."""
+    import logging
+
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+
+
+def _kernel_manager(log: Path) -> type:
+    """A Jupyter kernel manager whose kernels write their own stderr to ``log`` (appended) instead of the
+    terminal: their start-up warnings, and the ``zmq`` traceback a kernel prints when Ctrl-C closes its
+    sockets mid-reply, so that an interrupted ``reproduce`` ends with salkd's one line. Cell outputs and
+    errors are unaffected (they are in the executed notebook)."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _LoggedKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with open(log, "ab") as fh:   # the kernel keeps its own copy of the descriptor
+                kw.setdefault("stderr", fh)
+                await self._async_start_kernel(**kw)
+
+    return _LoggedKernelManager
+
+
 def reproduce(profile: str | None = "quick", *, data_fixation: str | os.PathLike | None = None,
               data_vsod: str | os.PathLike | None = None, out: str | os.PathLike | None = None,
               only: Iterable[str] | None = None, force: bool = False, retrain: bool = False,
@@ -166,7 +192,8 @@ def reproduce(profile: str | None = "quick", *, data_fixation: str | os.PathLike
     the ``quick`` report rewrites the committed ``figures/`` (``SALKD_REFRESH_FIGURES=1`` in the
     kernels; ``make reproduce`` asks for it); without it, figures go to ``<runs>/<profile>/figures``.
     A summary table
-    (notebook, status, seconds) is printed at the end.
+    (notebook, status, seconds) is printed at the end. The output folder is locked meanwhile: a second
+    ``reproduce`` into it stops at once with :class:`salkd.locks.BusyError`.
     """
     import papermill as pm
 
@@ -207,41 +234,49 @@ def reproduce(profile: str | None = "quick", *, data_fixation: str | os.PathLike
         prev = keys[nb] = notebook_key(nb, key_params, prev)
     results = outcomes if outcomes is not None else []
     todo = [nb for nb in all_nbs if nb in chosen]
-    cwd = str(paths.home())
-    code = 0
-    for i, nb in enumerate(todo):
-        name = nb.stem
-        stamp = stamps / f"{name}.json"
-        if not force and _read_stamp(stamp) == keys[nb]:
-            print(f"[{i + 1}/{len(todo)}] {name}: unchanged, skipped", flush=True)
-            results.append(Outcome(name, "skipped", output=dest / nb.name))
-            continue
-        if stamp.exists():
-            stamp.unlink()
-        print(f"[{i + 1}/{len(todo)}] {name}: running (executed copy -> {dest / nb.name})", flush=True)
-        dest.mkdir(parents=True, exist_ok=True)
-        t0 = time.perf_counter()
-        try:
-            pm.execute_notebook(str(nb), str(dest / nb.name), parameters=dict(params), kernel_name="python3",
-                                cwd=cwd, execution_timeout=timeout, log_output=False, progress_bar=progress,
-                                request_save_on_cell_execute=True)
-        except Exception as exc:  # papermill raises PapermillExecutionError with the cell; others too
+    from salkd.locks import locked
+
+    # one reproduce per output folder: a second one stops at once instead of failing halfway
+    with locked(dest, wait=False, what="reproduce output folder"):
+        cwd = str(paths.home())
+        code = 0
+        for i, nb in enumerate(todo):
+            name = nb.stem
+            stamp = stamps / f"{name}.json"
+            if not force and _read_stamp(stamp) == keys[nb]:
+                print(f"[{i + 1}/{len(todo)}] {name}: unchanged, skipped", flush=True)
+                results.append(Outcome(name, "skipped", output=dest / nb.name))
+                continue
+            if stamp.exists():
+                stamp.unlink()
+            print(f"[{i + 1}/{len(todo)}] {name}: running (executed copy -> {dest / nb.name})", flush=True)
+            dest.mkdir(parents=True, exist_ok=True)
+            t0 = time.perf_counter()
+            try:
+                pm.execute_notebook(str(nb), str(dest / nb.name), parameters=dict(params), kernel_name="python3",
+                                    cwd=cwd, execution_timeout=timeout, log_output=False, progress_bar=progress,
+                                    request_save_on_cell_execute=True,
+                                    kernel_manager_class=_kernel_manager(dest / "kernel.log"))
+            except KeyboardInterrupt:
+                _quiet_after_interrupt()
+                raise
+            except Exception as exc:  # papermill raises PapermillExecutionError with the cell; others too
+                secs = time.perf_counter() - t0
+                msg = _describe_failure(name, exc)
+                results.append(Outcome(name, "failed", secs, dest / nb.name, msg))
+                print(f"\nFAILED: {msg}\n  executed copy with the traceback: {dest / nb.name}\n"
+                      f"  fix it and run again: finished notebooks are skipped, this one is rerun.",
+                      file=sys.stderr, flush=True)
+                results.extend(Outcome(n.stem, "not run") for n in todo[i + 1:])
+                code = 1
+                break
             secs = time.perf_counter() - t0
-            msg = _describe_failure(name, exc)
-            results.append(Outcome(name, "failed", secs, dest / nb.name, msg))
-            print(f"\nFAILED: {msg}\n  executed copy with the traceback: {dest / nb.name}\n"
-                  f"  fix it and run again: finished notebooks are skipped, this one is rerun.", file=sys.stderr,
-                  flush=True)
-            results.extend(Outcome(n.stem, "not run") for n in todo[i + 1:])
-            code = 1
-            break
-        secs = time.perf_counter() - t0
-        write_json(stamp, {"key": keys[nb], "notebook": str(nb), "parameters": params, "salkd": _version(),
-                           "seconds": round(secs, 2), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
-        results.append(Outcome(name, "ran", secs, dest / nb.name))
-        print(f"[{i + 1}/{len(todo)}] {name}: done in {secs:.1f} s", flush=True)
-    print(_summary(results), flush=True)
-    _write_timings(runs_root / profile / "timings.csv", results)
+            write_json(stamp, {"key": keys[nb], "notebook": str(nb), "parameters": params, "salkd": _version(),
+                               "seconds": round(secs, 2), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
+            results.append(Outcome(name, "ran", secs, dest / nb.name))
+            print(f"[{i + 1}/{len(todo)}] {name}: done in {secs:.1f} s", flush=True)
+        print(_summary(results), flush=True)
+        _write_timings(runs_root / profile / "timings.csv", results)
     return code
 
 

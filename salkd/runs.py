@@ -26,10 +26,16 @@ from salkd import paths
 from salkd.atomic import write_json
 
 __all__ = ["environment", "read_json", "is_complete", "RunError", "config_matches", "comparable", "run_ref",
-           "run_from_ref", "data_ref", "data_fingerprint", "UPSTREAM_KEYS"]
+           "run_from_ref", "data_ref", "data_fingerprint", "data_sha256", "UPSTREAM_KEYS", "unfinished_step", "require_finished",
+           "weights_fingerprint", "upstream_fingerprints", "config_changes", "describe_changes", "PROVENANCE_KEYS"]
 
 #: the config keys that name an upstream run folder
 UPSTREAM_KEYS = ("teacher", "spatial", "temporal", "student", "spatial_teacher", "temporal_teacher", "stage1")
+
+
+#: content fingerprints a config records (weights of its upstream runs, its data); a config written before
+#: salkd recorded one of them is compared without it
+PROVENANCE_KEYS = ("upstream_sha256", "data_sha256", "unlabeled_sha256")
 
 
 class RunError(RuntimeError):
@@ -99,6 +105,37 @@ def is_complete(run: str | os.PathLike) -> bool:
         return False
 
 
+def unfinished_step(run: str | os.PathLike) -> int | None:
+    """The step an unfinished training run reached, or None when ``run`` is not one.
+
+    A run folder written by :class:`salkd.train.Trainer` that has a ``checkpoint.pt`` but no
+    ``metrics.json`` stopped before its end (interrupted or still training). Folders made by hand
+    (weights without a trainer's step) and complete runs give None.
+    """
+    r = Path(run)
+    ck = r / "checkpoint.pt"
+    if is_complete(r) or not ck.is_file() or not (r / "config.json").is_file():
+        return None
+    import torch
+
+    try:
+        state = torch.load(ck, map_location="cpu", weights_only=True)
+    except Exception:  # an unreadable checkpoint is reported by whoever loads it
+        return None
+    if isinstance(state, dict) and "step" in state and "optimizer" in state:
+        return int(state["step"])
+    return None
+
+
+def require_finished(run: str | os.PathLike, allow_unfinished: bool = False, option: str = "--allow-unfinished") -> None:
+    """Refuse an unfinished training run (:func:`unfinished_step`) unless ``allow_unfinished``, naming
+    the step it reached and what to do."""
+    step = None if allow_unfinished else unfinished_step(run)
+    if step is not None:
+        raise RunError(f"run {run} is not finished (it stopped at step {step}, no metrics.json): rerun its "
+                       f"`salkd train` command to finish it, or pass {option} to use the weights it holds so far")
+
+
 def _canon(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, default=str)
 
@@ -149,14 +186,83 @@ def _files(root: Path) -> Iterator[tuple[str, int]]:
 
 
 def data_fingerprint(roots: Sequence[str | os.PathLike]) -> str:
-    """A cheap content key of datasets: the names and sizes of their files (a dataset moved or copied
-    elsewhere keeps it; adding, removing or resizing a file changes it)."""
+    """A cheap key of datasets: the names and sizes of their files (a dataset moved or copied elsewhere
+    keeps it; adding, removing or resizing a file changes it). :func:`data_sha256` also sees edits."""
     h = hashlib.sha256()
     for root in roots:
         h.update(b"\0")
         for rel, size in sorted(_files(Path(root))):
             h.update(f"{rel}\t{size}\n".encode())
     return h.hexdigest()[:16]
+
+
+def weights_fingerprint(run: str | os.PathLike) -> str:
+    """What identifies the weights a run gives to the stages after it: the SHA256 of the weights file
+    :func:`salkd.models.from_run` loads (``best.pt``, else ``checkpoint.pt``), of a published teacher's
+    released file, or (a fixed baseline, no weights) of its ``config.json``. Retraining the run changes it."""
+    from salkd.fingerprints import file_sha256
+
+    r = Path(run)
+    cfg = read_json(r / "config.json")
+    if cfg.get("pretrained") and cfg.get("sha256"):
+        return f"published:{cfg['sha256']}"
+    for name in ("best.pt", "checkpoint.pt"):
+        if (r / name).is_file():
+            return f"{name}:{file_sha256(r / name)}"
+    return "config:" + hashlib.sha256(_canon(cfg).encode()).hexdigest()
+
+
+def upstream_fingerprints(config: Mapping[str, Any], runs_root: str | os.PathLike) -> dict[str, str]:
+    """``{key: weights_fingerprint}`` of every upstream run a config names (:data:`UPSTREAM_KEYS`)."""
+    out = {}
+    for k in UPSTREAM_KEYS:
+        ref = config.get(k)
+        if isinstance(ref, str) and ref != "None":
+            out[k] = weights_fingerprint(run_from_ref(ref, runs_root))
+    return out
+
+
+def _flat(obj: Any, prefix: str = "") -> dict[str, Any]:
+    """A nested dict as ``{dotted key: leaf}``."""
+    if not isinstance(obj, Mapping):
+        return {prefix: obj}
+    out: dict[str, Any] = {}
+    for k, v in obj.items():
+        out.update(_flat(v, f"{prefix}.{k}" if prefix else str(k)))
+    return out
+
+
+def config_changes(run: str | os.PathLike, config: Mapping[str, Any],
+                   runs_root: str | os.PathLike | None = None) -> list[str]:
+    """The dotted keys in which the run folder's ``config.json`` differs from ``config`` (as compared for
+    reuse, :func:`comparable`; ``runs_root`` as in :func:`config_matches`)."""
+    root = runs_root if runs_root is not None else _runs_root_of(run)
+    a, b = comparable(read_json(Path(run) / "config.json"), json.loads(_canon(config)), root)
+    fa, fb = _flat(a), _flat(b)
+    return sorted(k for k in set(fa) | set(fb) if fa.get(k, "<unset>") != fb.get(k, "<unset>"))
+
+
+def describe_changes(keys: list[str]) -> str:
+    """A short account of changed config keys: what changed upstream (teacher weights, data) first."""
+    notes = []
+    ups = [k.split(".", 1)[1] for k in keys if k.startswith("upstream_sha256.")]
+    if ups:
+        notes.append(f"the weights of its upstream run(s) {', '.join(ups)} changed (retrained)")
+    if any(k in ("data_sha256", "data_fingerprint", "unlabeled_sha256") for k in keys):
+        notes.append("the contents of its dataset changed")
+    rest = [k for k in keys if not k.startswith("upstream_sha256.") and k not in PROVENANCE_KEYS
+            and k != "data_fingerprint"]
+    if rest:
+        notes.append("changed keys: " + ", ".join(rest[:8]) + (" ..." if len(rest) > 8 else ""))
+    return "; ".join(notes)
+
+
+def data_sha256(roots: Sequence[str | os.PathLike]) -> str:
+    """The content key of datasets: names and SHA256 of every file (:func:`salkd.fingerprints.tree_sha256`,
+    cached per file by size and mtime), so that an edited label of the same size changes it."""
+    from salkd.fingerprints import tree_sha256
+
+    return tree_sha256(roots)
 
 
 def _portable(config: Mapping[str, Any], runs_root: str | os.PathLike | None) -> dict[str, Any]:
@@ -179,11 +285,14 @@ def _portable(config: Mapping[str, Any], runs_root: str | os.PathLike | None) ->
 def comparable(have: Mapping[str, Any], want: Mapping[str, Any],
                runs_root: str | os.PathLike | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Two configs as compared for reuse: paths in today's relative form (older configs held absolute ones),
-    and the data identified by its fingerprint when both record one (the dataset may have moved), else by path."""
+    and the data identified by its fingerprint when both record one (the dataset may have moved), else by path.
+    ``have`` is the stored config: a content fingerprint (:data:`PROVENANCE_KEYS`) it lacks is left out."""
     a, b = _portable(have, runs_root), _portable(want, runs_root)
-    drop = "dataset" if "data_fingerprint" in a and "data_fingerprint" in b else "data_fingerprint"
+    drop = ["dataset" if "data_fingerprint" in a and "data_fingerprint" in b else "data_fingerprint"]
+    drop += [k for k in PROVENANCE_KEYS if k not in a]     # written before salkd recorded it
     for c in (a, b):
-        c.pop(drop, None)
+        for k in drop:
+            c.pop(k, None)
     return a, b
 
 

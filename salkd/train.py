@@ -39,8 +39,9 @@ from salkd.atomic import write_json
 # re-exported: resolve_device, distributed_info and seed_everything live in salkd.device now
 from salkd.device import distributed_info, resolve_device, resolve_precision, seed_everything
 from salkd.train_state import (TrainSettings, json_roundtrip, lr_at, make_optimizer, precision_context, progress, read_history,
-                               rng_state, save_torch, set_rng_state, write_history, writing)
-from salkd.runs import RunError, config_matches, environment, is_complete, read_json, write_config
+                               rng_state, save_torch, set_rng_state, write_history, writing, load_checkpoint)
+from salkd.runs import (RunError, config_changes, config_matches, describe_changes, environment, is_complete, read_json,
+                        write_config)
 from salkd.threads import apply_thread_policy
 
 __all__ = ["TrainSettings", "TrainResult", "Trainer", "TrainingInterrupted", "fit", "seed_everything", "resolve_device", "ModelHandle",
@@ -192,10 +193,11 @@ class Trainer:
                 (run / f).unlink(missing_ok=True)
         if (run / "config.json").is_file() and not config_matches(run, self.full_config):
             if (self.ckpt_path.is_file() or is_complete(run)) and not force:
-                raise RunError(f"{run} holds a run with a different config.json; pass force=True (CLI: --force) "
-                               f"to retrain it, or choose another run name")
+                what = describe_changes(config_changes(run, self.full_config))
+                raise RunError(f"{run} holds a run with a different config.json ({what}); pass force=True "
+                               f"(CLI: --force) to retrain it, or choose another run name")
         if self.resume and is_complete(run) and config_matches(run, self.full_config) and not force:
-            self.model.load_state_dict(torch.load(self.ckpt_path, map_location="cpu", weights_only=True)["model"])
+            self.model.load_state_dict(load_checkpoint(self.ckpt_path)["model"])
             hist = read_history(run / "history.csv")
             return TrainResult(run=run, metrics=read_json(run / "metrics.json"), history=hist, model=self.model)
         return None
@@ -214,8 +216,7 @@ class Trainer:
         self.optimizer = make_optimizer(model, s)
         autocast, use_scaler = precision_context(s.precision, self.device)
         self.scaler = torch.amp.GradScaler("cuda") if use_scaler else None
-        state = torch.load(self.ckpt_path, map_location="cpu", weights_only=True) \
-            if self.resume and self.ckpt_path.is_file() else None
+        state = load_checkpoint(self.ckpt_path) if self.resume and self.ckpt_path.is_file() else None
         # a resumed run keeps the thread count it started with: thread counts change the last bits
         apply_thread_policy(keep=state.get("threads") if state else None)
         if state is not None:

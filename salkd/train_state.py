@@ -20,7 +20,7 @@ from torch import nn
 from salkd.atomic import atomic_path, write_text
 
 __all__ = ["TrainSettings", "lr_at", "make_optimizer", "rng_state", "set_rng_state", "save_torch", "write_history", "read_history",
-           "precision_context", "progress", "json_roundtrip", "DiskFullError", "writing", "is_disk_full"]
+           "precision_context", "progress", "json_roundtrip", "DiskFullError", "writing", "is_disk_full", "load_checkpoint"]
 
 
 @dataclass
@@ -162,9 +162,30 @@ def writing(path: str | os.PathLike) -> Iterator[None]:
 
 
 def save_torch(path: Path, obj: Mapping[str, Any]) -> None:
-    """``torch.save`` atomically; a full disk raises :class:`DiskFullError` naming ``path``."""
+    """``torch.save`` atomically; a full disk raises :class:`DiskFullError` naming ``path``.
+
+    The file is written through an open handle, so that torch stores the fixed archive name
+    ``archive`` instead of the temporary file's name: identical runs give byte-identical files."""
     with writing(path), atomic_path(path) as tmp:
-        torch.save(dict(obj), tmp)
+        with open(tmp, "wb") as fh:
+            torch.save(dict(obj), fh)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """``torch.load`` of a run's checkpoint (weights only); a truncated or corrupt file raises
+    :class:`salkd.runs.RunError` naming it and what to do."""
+    from salkd.runs import RunError
+
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:
+        raise RunError(f"{path} is truncated or corrupt ({type(exc).__name__}); delete it to restart that run "
+                       f"from its start (or rerun with --force)") from exc
+    if not isinstance(state, dict) or "model" not in state:
+        raise RunError(f"{path} is not a salkd checkpoint (no 'model' entry); delete it to restart that run")
+    return state
 
 
 def write_history(path: Path, rows: list[dict[str, Any]]) -> None:

@@ -105,7 +105,7 @@ def test_full_disk_while_checkpointing(tmp_path, monkeypatch, capsys, error):
 
     def full_disk(obj, f, *args, **kwargs):
         if isinstance(obj, dict) and "optimizer" in obj:
-            Path(f).write_bytes(b"partial")
+            f.write(b"partial") if hasattr(f, "write") else Path(f).write_bytes(b"partial")
             raise error
         return real_save(obj, f, *args, **kwargs)
 

@@ -158,4 +158,4 @@ def test_written_atomically(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="boom"):
         make_dataset(root, kind="vsod", n_videos=3, n_frames=2, size=(32, 32), seed=9, progress=False, workers=1)
     assert _digest(root) == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "d.lock"]  # no temporary folder left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]  # no temporary folder or lock file left

@@ -165,3 +165,45 @@ def test_real_notebooks_are_clean():
         for c in nb.cells:
             if c.cell_type == "code":
                 assert c.get("outputs") == [] and c.get("execution_count") is None, f"{p.name} has outputs"
+
+
+def test_a_second_reproduce_into_one_out_stops_at_once(nbdir):
+    """Two ``salkd reproduce`` into one ``--out``: the second stops before any notebook, naming the folder."""
+    import multiprocessing as mp
+
+    from salkd.locks import BusyError, locked
+
+    dest = nbdir["out"] / "smoke" / "notebooks"
+    ready, release = mp.Event(), mp.Event()
+
+    def hold() -> None:
+        with locked(dest, wait=False, what="reproduce output folder"):
+            ready.set()
+            release.wait(30)
+
+    p = mp.get_context("fork").Process(target=hold)
+    p.start()
+    try:
+        assert ready.wait(30)
+        with pytest.raises(BusyError, match=f"reproduce output folder {dest} is in use"):
+            rp.reproduce("smoke", out=nbdir["out"], progress=False, timeout=60)
+    finally:
+        release.set()
+        p.join(30)
+    assert _ran(nbdir["log"]) == []
+
+
+def test_kernels_write_their_own_messages_to_a_log(tmp_path, monkeypatch):
+    """A kernel's stderr (start-up warnings, the zmq traceback of a Ctrl-C) goes to kernel.log, not the terminal."""
+    import asyncio
+
+    log = tmp_path / "notebooks" / "kernel.log"
+    cls = rp._kernel_manager(log)
+    seen = {}
+
+    async def fake_start(self, **kw):
+        seen.update(kw)
+
+    monkeypatch.setattr(cls, "_async_start_kernel", fake_start)
+    asyncio.run(cls().start_kernel(cwd=str(tmp_path)))
+    assert seen["stderr"].name == str(log) and seen["cwd"] == str(tmp_path) and log.is_file()

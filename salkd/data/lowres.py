@@ -125,6 +125,7 @@ def _process_frame(video, i: int, size, ref_hw, kinds) -> dict[str, np.ndarray |
             out[kind] = None
             continue
         raw = read_gray(p)
+        out[f"{kind}_any"] = bool(raw.any())
         if raw.shape[:2] != ref_hw and not aspect_matches(ref_hw, raw.shape[:2]):
             raise DatasetError(f"{kind} {p} is {raw.shape[1]}x{raw.shape[0]} but its frame is "
                                f"{ref_hw[1]}x{ref_hw[0]}; expected the same size or aspect ratio")
@@ -138,6 +139,19 @@ def _process_frame(video, i: int, size, ref_hw, kinds) -> dict[str, np.ndarray |
     return out
 
 
+def _check_not_empty(video, rows: Sequence[dict], kinds: Sequence[str]) -> None:
+    """Refuse a video whose fixation or density maps are all zero (empty labels would train and score
+    nothing), naming its first label file. All-zero masks are allowed: a frame may hold no salient object."""
+    for kind in kinds:
+        if kind == "mask":
+            continue
+        present = [r for r in rows if r.get(kind) is not None]
+        if present and not any(r[f"{kind}_any"] for r in present):
+            first = next(p for p in video.label_paths(kind) if p is not None)
+            raise DatasetError(f"every {kind} map of video {video.name!r} is all zero (e.g. {first}): the labels are "
+                               f"empty; check how they were exported, or remove the video")
+
+
 def _build_video(video, size, kinds, dest: Path, key: str, workers: int) -> None:
     if len(video) == 0:
         raise DatasetError(f"video {video.name!r} has no frames")
@@ -148,6 +162,7 @@ def _build_video(video, size, kinds, dest: Path, key: str, workers: int) -> None
             rows = list(ex.map(fn, range(len(video))))
     else:
         rows = [fn(i) for i in range(len(video))]
+    _check_not_empty(video, rows, kinds)
     h, w = size
     with atomic_dir(dest) as tmp:
         np.save(tmp / "frames.npy", np.stack([r["frames"] for r in rows]))

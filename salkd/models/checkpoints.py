@@ -57,7 +57,15 @@ def load_state_checked(model: nn.Module, state: Mapping[str, torch.Tensor], sour
 
 def read_state_dict(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
     """Read a checkpoint file: a bare state_dict or a dict with a "model" (or "state_dict") entry."""
-    obj = torch.load(Path(path), map_location=map_location, weights_only=True)
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"checkpoint {p} does not exist")
+    try:
+        obj = torch.load(p, map_location=map_location, weights_only=True)
+    except Exception as exc:  # a text file, a truncated download, a pickle of arbitrary objects
+        raise ValueError(f"{p} is not a readable PyTorch checkpoint ({type(exc).__name__}: "
+                         f"{str(exc).strip().splitlines()[0][:120] if str(exc).strip() else 'no details'}); "
+                         f"give a .pt / .pth file saved with torch.save") from exc
     if isinstance(obj, dict):
         for key in ("model", "state_dict"):
             if key in obj and isinstance(obj[key], dict):

@@ -75,6 +75,26 @@ def check_stage_args(stage: str, kw: dict[str, Any]) -> None:
     if bad:
         raise ValueError(f"stage {stage!r} takes no argument {', '.join(bad)}: --arg accepts "
                          f"{', '.join(sorted(allowed)) or 'none'} (profile settings go with --set, e.g. --set skd.mu=0.3)")
+    for key, value in kw.items():
+        _check_arg_value(stage, key, value)
+
+
+def _check_arg_value(stage: str, key: str, value: Any) -> None:
+    """Refuse a stage argument of the wrong type or range (``--arg res=abc``) before any work."""
+    def positive_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+    checks = {"res": (positive_int, "a positive integer (pixels), e.g. res=32"),
+              "max_iters": (lambda v: v is None or isinstance(v, dict) or positive_int(v), "a positive integer"),
+              "mu": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1,
+                     "a number in [0, 1], e.g. mu=0.5"),
+              "name": (lambda v: isinstance(v, (str, int)) and str(v) != "" and "/" not in str(v)
+                       and not str(v).startswith("."),
+                       "a folder name without '/'"),
+              "teacher": (lambda v: isinstance(v, str) and v != "", "a teacher name, e.g. teacher=dva")}
+    ok, what = checks.get(key, (lambda v: True, ""))
+    if not ok(value):
+        raise ValueError(f"--arg {key}={value!r} for stage {stage!r}: expected {what}")
 
 
 def run_stage(ctx: Context, stage: str, **kw: Any) -> Any:

@@ -154,9 +154,9 @@ def fastvsod_stage2(ctx: Context, stage1_run: str | os.PathLike, *, sd: bool = T
                             optimizer="sgd", momentum=0.95, weight_decay=5e-4, lr_policy="poly",
                             select_metric="metric", max_iters=None if iters is None else int(iters),
                             param_lr=scale)
-    config = {"stage": "fastvsod_stage2", "stage1": ctx.run_ref(stage1_run), "sd": sd, "td": td, "fe": fe,
-              "fusion": fusion, "alpha": alpha, "res": res, **ctx.data_key("vsod"),
-              "profile": ctx.profile}
+    config = ctx.provenance({"stage": "fastvsod_stage2", "stage1": ctx.run_ref(stage1_run), "sd": sd, "td": td,
+                             "fe": fe, "fusion": fusion, "alpha": alpha, "res": res, **ctx.data_key("vsod"),
+                             "profile": ctx.profile})
     # a frozen CSNet backbone (stage 1's) runs once per frame here too: both frames of a pair come from the
     # feature cache that stage 1 built (flip the one augmentation left, as in stage 1)
     use_cache = kw.get("backbone") == "csnet" and bool(kw.get("freeze_backbone")) and bool(fc.get("feature_cache"))

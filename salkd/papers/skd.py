@@ -58,8 +58,9 @@ def skd_students(ctx: Context, spatial_teacher: str | os.PathLike, temporal_teac
         run = ctx.run_dir("skd_students", f"{name}-{kind}" if name else
                           f"{Path(teacher_run).name.split('-')[0]}-{res}-mu{mu:g}{tag}-{kind}")
         runs[kind] = run
-        config = {"stage": "skd_students", "kind": kind, "res": res, "mu": mu, "teacher": ctx.run_ref(teacher_run),
-                  **ctx.data_key("fixation"), **(unl.data_key(ctx, "skd") if unlabeled else {}), "profile": ctx.profile}
+        config = ctx.provenance({"stage": "skd_students", "kind": kind, "res": res, "mu": mu,
+                                 "teacher": ctx.run_ref(teacher_run), **ctx.data_key("fixation"),
+                                 **(unl.data_key(ctx, "skd") if unlabeled else {}), "profile": ctx.profile})
         if ctx.reusable(run, config, {"name": f"skd_{kind}", "kwargs": {}}, settings):
             continue
         if unlabeled:  # the training split + the unlabeled video, teacher maps of both
@@ -112,9 +113,8 @@ def skd_st(ctx: Context, spatial_run: str | os.PathLike | None, temporal_run: st
     # Ablation-O gets the full model's training budget: the students' epochs plus S_st's (a fair comparison)
     epochs = int(sc["st_epochs"]) + (int(sc["epochs"]) if init == "scratch" else 0)
     settings = ctx.settings("skd", epochs=epochs, batch_size=int(sc["batch"]), lr=float(sc["lr"]), select_metric="metric")
-    config = {"stage": "skd_st", "init": init, "res": res, "spatial": ctx.run_ref(spatial_run),
-              "temporal": ctx.run_ref(temporal_run),
-              **ctx.data_key("fixation"), "profile": ctx.profile}
+    config = ctx.provenance({"stage": "skd_st", "init": init, "res": res, "spatial": ctx.run_ref(spatial_run),
+                             "temporal": ctx.run_ref(temporal_run), **ctx.data_key("fixation"), "profile": ctx.profile})
     if ctx.reusable(run, config, {"name": "skd_st", "kwargs": {}}, settings):
         return run
     if init == "students":

@@ -131,17 +131,19 @@ def train_teacher(ctx: Context, arch: str, task: str = "fixation", name: str | N
 def _external_teacher(ctx: Context, arch: str, task: str, src: str) -> Path:
     """A teacher given as ``teacher.checkpoints.<arch>``: a complete salkd run folder is used as it is; a
     state-dict file (of ``teacher_<arch>`` at the profile's teacher width) becomes a run folder whose
-    checkpoint is that file's weights, checked key by key against the architecture."""
-    import torch
-
+    checkpoint is that file's weights, checked key by key against the architecture; the folder records the
+    file's SHA256 and is rewritten only when the file changed (students of the old weights then become stale)."""
     from salkd.atomic import write_json
     from salkd.context import profile_path
+    from salkd.fingerprints import file_sha256
     from salkd.models import build, load_state_checked, read_state_dict
+    from salkd.train_state import save_torch
 
     path = profile_path(src)
     if path.is_dir():
         if not is_complete(path):
             raise FileNotFoundError(f"teacher.checkpoints.{arch} = {path}: not a complete salkd run folder")
+        _check_teacher_run(path, arch, task)
         return path
     if not path.is_file():
         raise FileNotFoundError(f"teacher.checkpoints.{arch} = {path} does not exist")
@@ -151,12 +153,33 @@ def _external_teacher(ctx: Context, arch: str, task: str, src: str) -> Path:
     load_state_checked(model, read_state_dict(path), source=str(path))   # refuses another architecture
     run = ctx.run_dir("teachers", f"{arch}-{task}-external")
     config = {"stage": "teachers", "arch": arch, "task": task, "res": list(as_size(tc["res"])), "external": str(path),
-              "profile": ctx.profile, "model": model.salkd_spec}
-    run.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": model.state_dict()}, run / "checkpoint.pt")
-    write_json(run / "config.json", config)
-    write_json(run / "metrics.json", {"external": str(path), "trained_here": False})
+              "external_sha256": file_sha256(path), "profile": ctx.profile, "model": model.salkd_spec}
+    with locked(run, wait=True, what="teacher run"):
+        if is_complete(run) and (run / "config.json").is_file() and read_json(run / "config.json") == config:
+            return run   # the same weights: the run (and the teacher maps cached in it) stays as it is
+        run.mkdir(parents=True, exist_ok=True)
+        (run / "metrics.json").unlink(missing_ok=True)      # incomplete until every file is written
+        save_torch(run / "checkpoint.pt", {"model": model.state_dict()})
+        write_json(run / "config.json", config)
+        write_json(run / "metrics.json", {"external": str(path), "trained_here": False})
     return run
+
+
+def _check_teacher_run(run: Path, arch: str, task: str) -> None:
+    """Refuse a run folder given as ``teacher.checkpoints.<arch>`` that holds another model than
+    ``teacher_<arch>`` or was trained for another task, naming what it holds."""
+    from salkd.evaluate import model_task
+
+    cfg = read_json(run / "config.json")
+    spec = cfg.get("model") if isinstance(cfg.get("model"), dict) else {}
+    held = spec.get("name")
+    if held != f"teacher_{arch}":
+        raise ValueError(f"teacher.checkpoints.{arch} = {run} holds a {held!r} model, not 'teacher_{arch}': point it "
+                         f"at a {arch} teacher run (stage 'teachers') or its weights file")
+    held_task = model_task(str(run))
+    if held_task is not None and held_task != task:
+        raise ValueError(f"teacher.checkpoints.{arch} = {run} is a {held_task} run, but the {task} students need a "
+                         f"{task} teacher: point it at a teacher trained on {task} data")
 
 
 def train_teachers(ctx: Context, task: str = "fixation") -> dict[str, Path]:

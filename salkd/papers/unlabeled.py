@@ -19,7 +19,7 @@ import numpy as np
 
 from salkd import paths
 from salkd.context import Context
-from salkd.runs import data_fingerprint, data_ref
+from salkd.runs import data_fingerprint, data_ref, data_sha256
 from salkd.sizes import as_size
 
 __all__ = ["SUFFIX", "require", "data_key", "train_cache", "knowledge", "steps_of", "steps_suffix"]
@@ -67,6 +67,7 @@ def data_key(ctx: Context, section: str) -> dict[str, Any]:
     roots = [p["root"] for p in ds.info["sources"]]
     names = "\n".join(sorted(ds.names))
     return {"unlabeled": [data_ref(r) for r in roots], "unlabeled_fingerprint": data_fingerprint(roots),
+            "unlabeled_sha256": data_sha256(roots),
             "unlabeled_videos": hashlib.sha256(names.encode()).hexdigest()[:12]}
 
 

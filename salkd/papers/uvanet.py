@@ -54,9 +54,10 @@ def uva_student(ctx: Context, spatial_teacher: str | os.PathLike | None, tempora
                                              f"{unl.steps_suffix(max_iters)}")
     settings = ctx.settings("uvanet", epochs=int(uc["epochs"]), batch_size=int(uc["batch"]), lr=float(uc["lr"]),
                             select_metric="metric", max_iters=None if max_iters is None else int(max_iters))
-    config = {"stage": "uva_student", "block": block, "distill": distill, "res": res, "mu": mu,
-              "spatial_teacher": ctx.run_ref(spatial_teacher), "temporal_teacher": ctx.run_ref(temporal_teacher),
-              **ctx.data_key("fixation"), **(unl.data_key(ctx, "uvanet") if unlabeled else {}), "profile": ctx.profile}
+    config = ctx.provenance({"stage": "uva_student", "block": block, "distill": distill, "res": res, "mu": mu,
+                             "spatial_teacher": ctx.run_ref(spatial_teacher),
+                             "temporal_teacher": ctx.run_ref(temporal_teacher), **ctx.data_key("fixation"),
+                             **(unl.data_key(ctx, "uvanet") if unlabeled else {}), "profile": ctx.profile})
     if ctx.reusable(run, config, {"name": "uva_student", "kwargs": {"block": block}}, settings):
         return run
     if unlabeled:  # the training split + the unlabeled video, teacher maps of both
@@ -112,8 +113,8 @@ def uva_st(ctx: Context, student_run: str | os.PathLike | None, *, init: str = "
     run = ctx.run_dir("uva_st", name or default)
     settings = ctx.settings("uvanet", epochs=int(uc["st_epochs"]), batch_size=int(uc["batch"]), lr=float(uc["lr"]),
                             select_metric="metric")
-    config = {"stage": "uva_st", "init": init, "block": block, "res": res, "student": ctx.run_ref(student_run),
-              **ctx.data_key("fixation"), "profile": ctx.profile}
+    config = ctx.provenance({"stage": "uva_st", "init": init, "block": block, "res": res,
+                             "student": ctx.run_ref(student_run), **ctx.data_key("fixation"), "profile": ctx.profile})
     if ctx.reusable(run, config, {"name": "uva_st", "kwargs": {"block": block}}, settings):
         return run
     ctx.seed_weights()
