@@ -80,7 +80,7 @@ _SMOKE: dict[str, Any] = {
                  # iteration budgets (optimizer steps, poly schedule over them) replacing the epochs of a
                  # stage when set (fastvsod Sec. 4.1: stage 1 is 40,000 iterations); None: epochs
                  "stage1_max_iters": None, "stage2_max_iters": None},
-    # the distillation test (salkd.distill, notebook 10): students learn from the teacher's maps of other video
+    # the distillation test (salkd.distill, notebook 07): students learn from the teacher's maps of other video
     # (the corpus) and are scored on every frame of a gaze-labelled video none of them saw; "profile" = the
     # profile's own fixation splits (corpus = train videos, fidelity = val videos, test = test videos)
     "distill": {"teacher": "dva", "teacher_note": "Trained here on the training videos.", "teacher_saw_test": False,
@@ -239,7 +239,7 @@ _REAL_CPU["references"] = {"fixation": ["center_prior", "train_mean"], "vsod": [
 _REAL_CPU["fastvsod"] = {**_REAL_CPU["fastvsod"], "pretrained_backbones": ["csnet"], "pretrained_width": 0.25,
                          "pretrained_prior": True}
 
-# The distillation test (issue 26; salkd.distill, notebook 10): TinyHD-M labels a corpus of other real video (the
+# The distillation test (issue 26; salkd.distill, notebook 07): TinyHD-M labels a corpus of other real video (the
 # 30 DAVIS-2016 train sequences and the unlabeled clips: 2,399 frames, no gaze), skd's S_st learns from those maps
 # alone and is scored on all 783 frames of DHF1K 002 (49 clips of 16 frames; noise blocks of 4 clips = 64 frames).
 # The 6 DAVIS val sequences are held out for fidelity. The DUTS still images are left out of this corpus: TinyHD-M
