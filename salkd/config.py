@@ -238,6 +238,10 @@ _REAL_CPU["references"] = {"fixation": ["center_prior", "train_mean"], "vsod": [
 # full model can only be measured as what they add to CSNet (issue 26; the head alone ended below CSNet).
 _REAL_CPU["fastvsod"] = {**_REAL_CPU["fastvsod"], "pretrained_backbones": ["csnet"], "pretrained_width": 0.25,
                          "pretrained_prior": True}
+# Table 3 / Fig. 6 / Fig. 7 ablate the ResNet-18 model trained from scratch, which stays at the centred Gaussian's
+# level on DAVIS val (0.40-0.43 max-F against 0.37): one training seed for them (33 stage-2 runs with 3 seeds took
+# ~1 h on 2 cores); their verdicts are then at most "consistent". The [csnet] rows keep the profile's 3 seeds.
+_REAL_CPU["fastvsod"]["ablation_seeds"] = 1
 
 # The distillation test (issue 26; salkd.distill, notebook 07): TinyHD-M labels a corpus of other real video (the
 # 30 DAVIS-2016 train sequences and the unlabeled clips: 2,399 frames, no gaze), skd's S_st learns from those maps

@@ -240,7 +240,8 @@ def run_ablations(ctx: Context) -> dict[str, pd.DataFrame]:
     stage-1 checkpoint that the BS row reports, for each of the profile's training seeds (``seeds``)."""
     fastvsod_stage1(ctx.base())   # shared by every seed: made here before any worker starts
     t3, fusion, alpha = [], [], []
-    seeds = ctx.seeds("fastvsod")
+    n = ctx.cfg["fastvsod"].get("ablation_seeds")  # fewer seeds for the ablations than for the main rows
+    seeds = ctx.seeds("fastvsod")[: int(n)] if n else ctx.seeds("fastvsod")
     workers.train_side_by_side(_ablation_seed, [(c, ()) for c in seeds])  # the profile's ``workers``
     for c in seeds:
         a, b, d = _ablation_seed(c)
