@@ -104,9 +104,9 @@ def with_references(ctx: Any, table: pd.DataFrame) -> pd.DataFrame:
     for ref in refs:
         row: dict[str, Any] = {first: f"{REFERENCE_TAG} {ref['name']}"}
         if "data" in table.columns:
-            row["data"] = f"{results.data_desc(ctx, 'fixation')} ({ref['note']})"
+            row["data"] = f"the same test frames ({ref['note']})"
         for metric, label in FIX_LABELS.items():
-            if label in table.columns and ref.get(metric) is not None:
+            if label in table.columns and ref.get(metric) is not None and not results.dropped(ctx, metric):
                 row[label] = ref[metric]
         rows.append(row)
     out = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)
