@@ -18,7 +18,7 @@ from typing import Iterator, Sequence
 from salkd import paths
 from salkd.atomic import write_json
 
-__all__ = ["file_sha256", "tree_sha256", "RACY_SECONDS"]
+__all__ = ["file_sha256", "tree_sha256", "dataset_files", "RACY_SECONDS"]
 
 #: entries of files modified this recently are not kept (coarse file-system clocks)
 RACY_SECONDS = 2.0
@@ -81,7 +81,7 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest
 
 
-def _files(root: Path) -> Iterator[tuple[str, Path]]:
+def dataset_files(root: Path) -> Iterator[tuple[str, Path]]:
     """``(path relative to root, path)`` of every file under ``root`` (hidden ones left out)."""
     if root.is_file():
         yield root.name, root
@@ -104,7 +104,7 @@ def tree_sha256(roots: Sequence[str | os.PathLike]) -> str:
         h.update(b"\0")
         cache = _Cache(root if root.is_dir() else root.parent)
         try:
-            for rel, p in sorted(_files(root)):
+            for rel, p in sorted(dataset_files(root)):
                 h.update(f"{rel}\t{cache.sha256(p, rel)}\n".encode())
         finally:
             cache.save()

@@ -174,15 +174,10 @@ def data_ref(path: str | os.PathLike) -> str:
 
 def _files(root: Path) -> Iterator[tuple[str, int]]:
     """``(path relative to root, size)`` of every file under ``root`` (hidden ones left out)."""
-    if root.is_file():
-        yield root.name, root.stat().st_size
-        return
-    for folder, dirs, files in os.walk(root, followlinks=True):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]
-        for name in files:
-            if not name.startswith("."):
-                p = os.path.join(folder, name)
-                yield Path(os.path.relpath(p, root)).as_posix(), os.stat(p).st_size
+    from salkd.fingerprints import dataset_files
+
+    for rel, p in dataset_files(root):
+        yield rel, p.stat().st_size
 
 
 def data_fingerprint(roots: Sequence[str | os.PathLike]) -> str:
