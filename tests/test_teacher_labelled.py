@@ -143,3 +143,19 @@ def test_the_human_ceiling_row_comes_from_the_test_videos_observers(tmp_path: Pa
     ctx = Context(profile="smoke", data={"fixation": str(data)}, runs=tmp_path / "runs", progress=False)
     (row,) = [r for r in reference_rows(ctx) if "human" in r["name"]]
     assert row["cc"] > 0.9 and row["nss"] > 2.0  # observers agree: CC near 1, NSS far above chance (0)
+
+
+def test_claim_notes_say_what_no_distillation_means_on_teacher_labelled_data(tmp_path: Path) -> None:
+    from salkd.papers.fixation_claims import teacher_labelled_notes
+
+    rows = [{"source": "Table IV", "claim": "distilled S_st beats S_st without distillation (Ablation-O)", "note": "x",
+             "verdict": "inconclusive"},
+            {"source": "Fig. 8", "claim": "mu = 0.5 is the best mu", "note": "not run", "verdict": "not measured"},
+            {"source": "Table I", "claim": "params", "note": "y", "verdict": "by construction"}]
+    plain = Context(profile="smoke", runs=tmp_path, progress=False)
+    assert teacher_labelled_notes(plain, [dict(r) for r in rows]) == rows
+    labelled = Context(profile="smoke", runs=tmp_path, progress=False,
+                       overrides={"data.fixation": {"source": "teacher-labelled"}})
+    out = teacher_labelled_notes(labelled, [dict(r) for r in rows])
+    assert "one-step distillation" in out[0]["note"] and out[0]["note"].endswith("x")
+    assert "no mu sweep" in out[1]["note"] and out[2]["note"] == "y"

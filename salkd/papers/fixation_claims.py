@@ -16,7 +16,7 @@ from salkd.papers.numbers import NI_MARGINS, PAPER
 __all__ = ["resolution_claims", "deployment_claims", "student_vs_teacher_claims", "speedup", "timing_note",
            "mac_ratio_note", "reduction_claims", "unlabeled_rows", "student_and_teacher", "PAPER_MODELS", "MUCH_FASTER",
            "LABELLED_ONLY", "WITH_UNLABELED", "STEP_MATCHED", "table_unlabeled", "unlabeled_claim",
-           "unlabeled_step_claim"]
+           "unlabeled_step_claim", "teacher_labelled_notes"]
 
 
 # ---- claims shared by skd and uvanet ---------------------------------------------------------------
@@ -472,6 +472,28 @@ _TEACHER_ONLY = ("every training frame of this profile is labelled by the teache
 
 def _teacher_only(ctx: Any) -> bool:
     return bool(getattr(ctx, "teacher_labelled", None)) and ctx.teacher_labelled("fixation")
+
+
+#: what the "no distillation" arms of the ablations are on teacher-labelled data (salkd.distill.labelled)
+_ONE_STEP = ("teacher-labelled data: every training label is the teacher's map, so the arm 'without distillation' (skd "
+             "Ablation-O, uvanet '+scratch') learns the teacher through its hard term: it is one-step distillation, and "
+             "this row compares two ways of distilling, not distillation with none")
+_NO_SWEEP = ("no mu sweep on teacher-labelled data (skd.mu_sweep is empty): every label is the teacher's map, so mu "
+             "weighs the same map twice; the distillation test's label-scarcity rows mix gaze labels and the teacher")
+
+
+def teacher_labelled_notes(ctx: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """On teacher-labelled data, say in the note of each ablation row whose arm is "without distillation" what that
+    arm is there, and why the mu sweep's rows are not measured; other profiles: ``rows`` unchanged."""
+    if not _teacher_only(ctx):
+        return rows
+    for r in rows:
+        text = f"{r.get('claim', '')} {r.get('source', '')}"
+        if r.get("source") == "Fig. 8" and r.get("verdict") == "not measured":
+            r["note"] = _NO_SWEEP
+        elif "Ablation-O" in text or "scratch" in text or "without distillation" in text:
+            r["note"] = f"{_ONE_STEP}; {r.get('note') or ''}".rstrip("; ")
+    return rows
 
 
 def unlabeled_claim(ctx: Any, paper: str, experiment: str, model: str) -> dict[str, Any]:

@@ -334,7 +334,8 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
     rows += fixation_claims.student_vs_teacher_claims(ctx, "skd", "Table I", "skd_table3", "S_st", "skd_table1", "SKD")
     rows.append(fixation_claims.unlabeled_claim(ctx, "skd", "skd_unlabeled", "S_st"))
     rows.append(fixation_claims.unlabeled_step_claim(ctx, "skd", "skd_unlabeled", "S_st"))
-    return rows + fixation_claims.deployment_claims(ctx, "skd", "skd_st", "Table I/V", "skd_table5")
+    rows += fixation_claims.deployment_claims(ctx, "skd", "skd_st", "Table I/V", "skd_table5")
+    return fixation_claims.teacher_labelled_notes(ctx, rows)
 
 
 def _mu_shape_claims(ctx: Context, mu: pd.DataFrame | None) -> list[dict[str, Any]]:

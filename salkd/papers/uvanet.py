@@ -327,7 +327,8 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
     rows.append(fixation_claims.unlabeled_step_claim(ctx, "uvanet", "uva_unlabeled", "S_sp"))
     rows.append(_speedup_206x(ctx))
     rows += _dhf1k_claims(ctx, u3)
-    return rows + fixation_claims.deployment_claims(ctx, "uvanet", "uva_st", "Table 1/4", "uva_table4")
+    rows += fixation_claims.deployment_claims(ctx, "uvanet", "uva_st", "Table 1/4", "uva_table4")
+    return fixation_claims.teacher_labelled_notes(ctx, rows)
 
 
 def _speedup_206x(ctx: Context, res: int = 32) -> dict[str, Any]:
