@@ -289,6 +289,9 @@ EXPLAIN = {
     "underpowered": "the difference is within the noise, and the paper's own effect (paper_effect) is smaller "
                     "than the smallest effect our design detects with 80 % power (detectable): no run of this size "
                     "could have decided it, so this is not evidence against the paper.",
+    "at chance": "both models of the comparison score within the noise of the centred Gaussian (a fixed map "
+                 "that looks at no frame): the difference between them says nothing about the claim, so it is "
+                 "not judged. Train the models longer or on more data before reading it.",
     "inconsistent": "as not reproduced, but the noise misses training seeds or comes from clips of one video.",
     "not reproduced": "the opposite of the claim holds by more than the full noise (for an \"as good as\" claim: "
                       "the whole interval lies below minus the margin; for a stated number: ours misses it).",

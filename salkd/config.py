@@ -90,7 +90,11 @@ _SMOKE: dict[str, Any] = {
                 "scarcity": {"train": 0.5, "gap": 0}, "k": [0, 2], "ceiling_splits": 2,
                 # goals of the test (issue 26): a k = 0 student keeps this share of its teacher's NSS / CC, and
                 # its maps reach this CC to the teacher's on held-out video
-                "keep_goal": 0.85, "fidelity_goal": 0.85},
+                "keep_goal": 0.85, "fidelity_goal": 0.85,
+                # the VSOD side (salkd.distill.vsod): a fastvsod student on k masked training sequences and the
+                # teacher's maps of the rest ("all": every sequence masked, no teacher); "masks" rows: the k alone
+                "vsod": {"teacher": "dva", "train": "profile", "test": "profile", "res": 32, "iters": 4, "batch": 4,
+                         "optimizer": "adam", "lr": 1e-3, "k": [0, 1, "all"], "arms": ["teacher", "masks"]}},
     "eval": {"max_frames_per_video": 4},
     # smoke checks the benchmark's path, not the machine: eager and ONNX Runtime only (no int8 calibration)
     "bench": {"quick": True, "res": [32, 64], "batch": [1, 16], "models": ["skd_st", "uva_st"], "per_core": False,
@@ -159,7 +163,9 @@ _QUICK: dict[str, Any] = {
                 "res": 64, "scarcity_res": 32, "iters": 150, "scarcity_iters": 100, "batch": 32, "lr": 1e-3,
                 "mu": 0.5, "seeds": 3, "corpus": "profile", "fidelity": "profile", "test": "profile", "clip": 6,
                 "block": 1, "scarcity": {"train": 0.7, "gap": 0}, "k": [0, 3, 13], "ceiling_splits": 2,
-                "keep_goal": 0.85, "fidelity_goal": 0.85},
+                "keep_goal": 0.85, "fidelity_goal": 0.85,
+                "vsod": {"teacher": "dva", "train": "profile", "test": "profile", "res": 64, "iters": 150, "batch": 8,
+                         "optimizer": "adam", "lr": 1e-3, "k": [0, 2, "all"], "arms": ["teacher", "masks"]}},
     "eval": {"max_frames_per_video": None},
     # 32 and 64: the input sizes of the papers' speed claims (skd Table I / V, uvanet Table 1 / 4); with the
     # 128 rung 07 took 270 s on 2 cores, without it 144 s (the paper profile times 32-256)
@@ -268,6 +274,14 @@ _REAL_CPU["distill"] = {
     "test": "shared:dhf1k_sample", "clip": 16, "block": 4,
     "scarcity": {"train": 0.7, "gap": 15}, "k": [0, 30, 100, 300, 548], "ceiling_splits": 5,
     "keep_goal": 0.85, "fidelity_goal": 0.85}
+# The VSOD side (issue 26 item 5; salkd.distill.vsod): CSNet (x2, released weights, trained on DUTS-TR, never on
+# DAVIS) labels the 30 DAVIS-2016 train sequences; a fastvsod student (the profile's ResNet-18 stage-1 network,
+# from scratch at 64x64) learns from k of their masks and CSNet's maps of the rest, k in {0, 3, 10, 30}, and is
+# scored on the 6 DAVIS val sequences by sequence. Adam (fastvsod's SGD at lr 1e-3 barely leaves the centred
+# Gaussian in this budget); the same steps in every row.
+_REAL_CPU["distill"]["vsod"] = {"teacher": "csnet_x2", "train": "shared:davis2016/train", "test": "shared:davis2016/val",
+                                "res": 64, "iters": 250, "batch": 8, "optimizer": "adam", "lr": 1e-3,
+                                "k": [0, 3, 10, "all"], "arms": ["teacher", "masks"]}
 
 _PAPER: dict[str, Any] = copy.deepcopy(_QUICK)
 # one training seed per configuration (the GPU plan of README is sized for it); --set seeds=3 gives the claims

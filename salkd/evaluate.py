@@ -133,6 +133,8 @@ def model_task(model_or_run: nn.Module | str | os.PathLike | None) -> str | None
     if model_or_run is None:
         return None
     if isinstance(model_or_run, nn.Module):
+        if getattr(model_or_run, "salkd_task", None) in ("fixation", "vsod"):  # set by the stage that trains it
+            return str(model_or_run.salkd_task)
         spec = getattr(model_or_run, "salkd_spec", None)
         return _task_of_name(str(spec.get("name", ""))) if isinstance(spec, Mapping) else None
     from salkd.runs import RunError, read_json

@@ -46,7 +46,7 @@ from salkd.noise import Estimate, combine, t_quantile
 from salkd.results import Summary
 
 __all__ = ["REPRODUCED", "NOT_REPRODUCED", "INCONCLUSIVE", "NOT_MEASURED", "CONSISTENT", "INCONSISTENT",
-           "BY_CONSTRUCTION", "NOT_COMPARABLE", "UNDERPOWERED", "VERDICTS", "cap", "LOWER_BETTER", "NOISE_FLOOR",
+           "BY_CONSTRUCTION", "NOT_COMPARABLE", "UNDERPOWERED", "AT_CHANCE", "JUDGED", "VERDICTS", "cap", "LOWER_BETTER", "NOISE_FLOOR",
            "NO_ERRORBAR_REL", "POWER", "Noise", "diff_stats", "diff_noise", "verdict_better", "verdict_not_worse",
            "verdict_power", "verdict_best", "verdict_close", "verdict_at_least", "verdict_all"]
 
@@ -63,8 +63,13 @@ REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_MEASURED = "reproduced", "not repr
 CONSISTENT, INCONSISTENT = "consistent", "inconsistent"
 BY_CONSTRUCTION, NOT_COMPARABLE = "by construction", "not comparable"
 UNDERPOWERED = "underpowered"
+#: a comparison of two models neither of which is above the centred Gaussian by more than the noise: it measures
+#: nothing about the claim, so it is not judged
+AT_CHANCE = "at chance"
+#: the verdicts that judge a measured comparison (the others say why a row is not judged)
+JUDGED = {REPRODUCED, CONSISTENT, INCONCLUSIVE, UNDERPOWERED, INCONSISTENT, NOT_REPRODUCED}
 #: every verdict, in the order of the CLAIMS.md summary
-VERDICTS = [REPRODUCED, CONSISTENT, INCONCLUSIVE, UNDERPOWERED, INCONSISTENT, NOT_REPRODUCED, NOT_MEASURED,
+VERDICTS = [REPRODUCED, CONSISTENT, INCONCLUSIVE, UNDERPOWERED, AT_CHANCE, INCONSISTENT, NOT_REPRODUCED, NOT_MEASURED,
             NOT_COMPARABLE, BY_CONSTRUCTION]
 
 
@@ -209,7 +214,8 @@ def verdict_at_least(ours: float | None, paper: float) -> str:
 
 #: how a conjunction of verdicts resolves: the first of this list that any part has wins (a failing part
 #: fails the whole; then a missing part leaves it unmeasured; then the weakest support decides)
-_CONJUNCTION = [NOT_REPRODUCED, INCONSISTENT, NOT_MEASURED, NOT_COMPARABLE, BY_CONSTRUCTION, UNDERPOWERED, INCONCLUSIVE,
+_CONJUNCTION = [NOT_REPRODUCED, INCONSISTENT, NOT_MEASURED, NOT_COMPARABLE, BY_CONSTRUCTION, AT_CHANCE, UNDERPOWERED,
+                INCONCLUSIVE,
                 CONSISTENT, REPRODUCED]
 
 

@@ -12,14 +12,14 @@ import pandas as pd
 
 from salkd.claims import claim_row, missing_claim
 from salkd.context import Context
-from salkd.verdicts import INCONCLUSIVE, NOT_MEASURED, NOT_REPRODUCED, REPRODUCED, cap
+from salkd.verdicts import AT_CHANCE, INCONCLUSIVE, NOT_MEASURED, NOT_REPRODUCED, REPRODUCED, cap
 
 __all__ = ["TABLES", "figures", "prediction_figures", "claims", "PAPER"]
 
 PAPER = "distillation test (all three papers)"
 #: no table built by the report: notebook 07 writes them
 TABLES: dict[str, Any] = {}
-_VERDICT = {"holds": REPRODUCED, "fails": NOT_REPRODUCED, "inconclusive": INCONCLUSIVE,
+_VERDICT = {"holds": REPRODUCED, "fails": NOT_REPRODUCED, "inconclusive": INCONCLUSIVE, "both at chance": AT_CHANCE,
             "no noise measured": INCONCLUSIVE}
 
 
@@ -49,12 +49,14 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
     data = f"{'profile test split' if test == 'profile' else str(test).split(':', 1)[-1]} (never trained on)"
     rows = []
     for r in df.itertuples():
-        metric = "cc" if "CC" in r.claim else "nss"
+        metric = "max_f" if "max-F" in r.claim else "cc" if "CC" in r.claim else "nss"
         scarcity = "trained on frames of the test video" in str(r.note)
-        verdict = cap(_VERDICT.get(str(r.verdict), NOT_MEASURED), int(r.seeds), 1)
+        own_data = "data" in df.columns and not pd.isna(r.data)  # e.g. the VSOD rows: test sequences, not clips
+        verdict = cap(_VERDICT.get(str(r.verdict), NOT_MEASURED), int(r.seeds), int(r.units) if own_data else 1)
         rows.append(claim_row(PAPER, "salkd.distill (issue 26)", str(r.claim), metric, None, str(r.value),
                               None if pd.isna(r.margin) else float(r.margin),
                               None if pd.isna(r.noise) else float(r.noise),
+                              str(r.data) if own_data else
                               data.replace("never trained on", "its first part trained on") if scarcity else data,
                               verdict, "" if pd.isna(r.note) else str(r.note),
                               central=str(r.claim).startswith("k = 0 student") and "keeps" in str(r.claim)))

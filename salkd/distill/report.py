@@ -277,6 +277,12 @@ def run(ctx: Context) -> dict[str, pd.DataFrame]:
     scarcity, sscores = _scarcity(ctx, runs, dd.scarcity_test(ctx))
     fidelity, _ = _fidelity(ctx, runs)
     verdicts = _verdicts(ctx, tscores, sscores, fidelity)
+    vsod = None
+    if sec_vsod(ctx):  # the VSOD side: its own table and figure, its goals joined to the verdicts
+        from salkd.distill import vsod_report
+
+        vsod, vrows = vsod_report.run(ctx, out)
+        verdicts = pd.concat([verdicts, pd.DataFrame(vrows)], ignore_index=True)
     shown = lambda df: df[[c for c in df.columns if not c.endswith(("_mean", "_half", "_low", "_high", "_se", "_df")) and c != "arm"]]  # noqa: E731
     write_table(shown(transfer), out, "distill_transfer", "Students that never saw the test video (values: mean ± 95 % half-width over seeds and test blocks)")
     write_table(shown(scarcity), out, "distill_label_scarcity", "Label scarcity: k gaze-labelled frames of the test video's first part, scored on its last part")
@@ -286,5 +292,10 @@ def run(ctx: Context) -> dict[str, pd.DataFrame]:
     _qualitative(ctx, runs, out)
     from salkd.distill.summary import write_summary
 
-    write_summary(ctx, out, transfer, scarcity, fidelity, verdicts)
-    return {"transfer": transfer, "scarcity": scarcity, "fidelity": fidelity, "verdicts": verdicts}
+    write_summary(ctx, out, transfer, scarcity, fidelity, verdicts, vsod)
+    return {"transfer": transfer, "scarcity": scarcity, "fidelity": fidelity, "verdicts": verdicts, "vsod": vsod}
+
+
+def sec_vsod(ctx: Context) -> bool:
+    """True when the profile's distillation test has a VSOD side (``distill.vsod``)."""
+    return bool((ctx.cfg.get("distill") or {}).get("vsod"))

@@ -38,7 +38,7 @@ def _data_lines(ctx: Context) -> list[str]:
 
 
 def write_summary(ctx: Context, out: Path, transfer: pd.DataFrame, scarcity: pd.DataFrame,
-                  fidelity: pd.DataFrame, verdicts: pd.DataFrame) -> Path:
+                  fidelity: pd.DataFrame, verdicts: pd.DataFrame, vsod: pd.DataFrame | None = None) -> Path:
     """Write ``<out>/DISTILLATION.md`` (generated: edit the code, not the file)."""
     drop = lambda df: df[[c for c in df.columns if not c.endswith(("_mean", "_half", "_low", "_high", "_se", "_df")) and c != "arm"]]  # noqa: E731
     counts = verdicts["verdict"].value_counts()
@@ -59,8 +59,10 @@ def write_summary(ctx: Context, out: Path, transfer: pd.DataFrame, scarcity: pd.
         to_markdown(drop(transfer), "Students that never saw the test video"),
         to_markdown(drop(scarcity), "Label scarcity"),
         to_markdown(drop(fidelity), "Fidelity to the teacher on held-out video"),
+        *([to_markdown(drop(vsod), "VSOD: masks of k training sequences, with or without the teacher's maps of the rest")]
+          if vsod is not None else []),
         "Figures: `distill_label_scarcity.png` (NSS against k), `distill_qualitative.png` (maps on the test and "
-        "held-out videos).",
+        "held-out videos)" + (", `distill_vsod_label_scarcity.png` (VSOD max-F against k)." if vsod is not None else "."),
         "",
     ]
     return write_text(out / "DISTILLATION.md", "\n".join(text))

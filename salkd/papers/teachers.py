@@ -123,6 +123,7 @@ def train_teacher(ctx: Context, arch: str, task: str = "fixation", name: str | N
     extra = {"flow": flow_maps(ctx, cache)} if arch == "tsnet" else None
     ds = FrameDataset(cache, label=TASK_LABEL[task], augment=True, seed=int(ctx.seed), extra=extra)
     model = ctx.build(f"teacher_{arch}", **kw)
+    model.salkd_task = task  # a teacher arch predicts either task: what its validation scores it as
     fit(model, _teacher_loss(task), ds, run, settings, val_fn=val_fn(ctx, task, res), config=config,
         force=ctx.force, desc=f"teacher {arch}")
     return run
