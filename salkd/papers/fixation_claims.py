@@ -21,11 +21,12 @@ __all__ = ["resolution_claims", "deployment_claims", "student_vs_teacher_claims"
 
 # ---- claims shared by skd and uvanet ---------------------------------------------------------------
 def resolution_claims(ctx: Any, paper: str, ref: str, df: pd.DataFrame | None, variant: str, paper_key: str,
-                      experiment: str, drop_at: int | None = None) -> list[dict[str, Any]]:
+                      experiment: str, drop_at: int | None = None, runner_up: int | None = None) -> list[dict[str, Any]]:
     """skd Table III / uvanet Table 3, for every teacher run: the NSS falls step by step above 64x64
     (skd: 64 > 128 > 256; uvanet: 64 > 96 > 128 > 256), 64x64 beats 32x32, and 64x64 is the best
     resolution run. ``drop_at``: also "64x64 beats ``drop_at``" with the relative drop beside it (uvanet:
-    "-27.0 % at 256"). A step whose resolutions this profile did not run is ``not measured`` and says so.
+    "-27.0 % at 256"). ``runner_up``: also "``runner_up`` beats 128x128" (skd Sec. IV-C: "the best and
+    runner-up performance are achieved when the input resolutions are 64x64 and 32x32"). A step whose resolutions this profile did not run is ``not measured`` and says so.
     The paper's values are its row for the same teacher, else its DVA row (marked)."""
     from salkd.claims import best_of_claim, compare_claim, missing_claim
 
@@ -72,6 +73,8 @@ def resolution_claims(ctx: Any, paper: str, ref: str, df: pd.DataFrame | None, v
         if drop_at is not None and drop_at != ladder[1]:
             rows.append(pair(64, drop_at, f"{t}: 64x64 beats {drop_at}x{drop_at} (the paper's drop at {drop_at})"))
         rows.append(pair(64, 32, f"{t}: 64x64 beats 32x32"))
+        if runner_up is not None:
+            rows.append(pair(runner_up, 128, f"{t}: {runner_up}x{runner_up} beats 128x128 ({runner_up} is the runner-up)"))
         text = f"{t}: 64x64 is the best resolution"
         best_pv = f"64 best of {', '.join(str(r) for _, r in sorted(k for k in ptab if k[0] == src))}"
         if len(run_res) < 3:
@@ -147,12 +150,13 @@ def deployment_claims(ctx: Any, paper: str, model: str, ref: str, table: str) ->
         rows.append(claim_row(paper, ref, f"{model} at {res}x{res}: {gfps} FPS on a GPU", "GPU FPS", gfps, None, None,
                               None, "—", NOT_MEASURED, "no GPU on this machine"))
         if mem is not None:
-            m = sp.get("mem_mb")
+            from salkd.papers.cost_claims import DEFINITION, student_activation_mb
+
+            m = student_activation_mb(model, res)
             rows.append(claim_row(paper, ref, f"{model} at {res}x{res}: memory footprint {mem} MB", "memory (MB)", mem,
-                                  None if m is None else round(m, 3), None if m is None else m / mem, None,
-                                  "model definition (no data)", NOT_MEASURED if m is None else NOT_COMPARABLE,
-                                  "ours = parameters + peak activations (salkd.bench.cost); the paper does not define "
-                                  "its footprint"))
+                                  round(m, 3), m / mem, None, "model definition (no data)", NOT_COMPARABLE,
+                                  f"ours = {DEFINITION}; the paper does not define its footprint, so the MB are shown, "
+                                  f"not judged (parameters + activations: {sp.get('mem_mb', float('nan')):.3f} MB)"))
     return rows
 
 
@@ -270,7 +274,8 @@ def student_vs_teacher_claims(ctx: Any, paper: str, ref: str, exp: str, variant:
                           f"{paper_delta:+.1%} NSS at {paper_speedup:.0f}x the speed (one CPU core)",
                           None if ratio is None or sp is None else f"NSS {ratio:.0%} of the teacher's, {sp:.1f}x faster",
                           None, None, keeps["data"], verdict_all(keeps["verdict"], speed["verdict"]),
-                          f"both must hold: accuracy {keeps['verdict']}, speed {speed['verdict']}", central=True))
+                          f"both must hold: accuracy {keeps['verdict']}, speed {speed['verdict']}", central=True,
+                          parts=f"{keeps['claim']} && {speed['claim']}"))
     rows += _other_model_claims(ctx, paper, ref, exp, variant, table_key, prefix, res)
     return rows + reduction_claims(ctx, paper, ref, exp, variant, table_key, prefix,
                                    "skd_st" if prefix == "SKD" else "uva_st")
@@ -345,9 +350,8 @@ def reduction_claims(ctx: Any, paper: str, ref: str, exp: str, variant: str, tab
                      bench_model: str) -> list[dict[str, Any]]:
     """The papers' reduction ratios against DVA (parameters, and memory at 32 / 64, computed from their
     Table I / Table 1 in :data:`salkd.papers.numbers.PAPER`), on ours against the student's own teacher: parameter
-    counts from the results, the student's memory footprint from the benchmark (``speed``), the teacher's
-    from its results (``mem_mb``) or measured on its run folder with the same definition
-    (:mod:`salkd.bench.cost`). Reproduced when our ratio is at least the paper's."""
+    counts from the results; activation memory of both under one definition
+    (:func:`salkd.papers.cost_claims.memory_reduction_rows`). Reproduced when our ratio is at least the paper's."""
     from salkd.claims import claim_row, missing_claim
     from salkd.verdicts import verdict_at_least
 
@@ -371,25 +375,11 @@ def reduction_claims(ctx: Any, paper: str, ref: str, exp: str, variant: str, tab
                               "model definitions (no data)", verdict_at_least(red, pv),
                               f"margin = ours - paper; the student's widths were fitted to the paper's count, the "
                               f"teacher is ours ({t}), not DVA"))
-    speed = results.load_or_none(ctx, "speed", quiet=True)
-    for r in (32, 64):
-        ps = p1[f"{prefix}-DVA-{r}"]
-        text = f"the student at {r}x{r} needs far less memory than its teacher"
-        paper_ratio = pt["mem_mb"] / ps["mem_mb"]
-        pv_text = f"{paper_ratio:.1f}x less ({ps['mem_mb']} MB vs DVA's {pt['mem_mb']} MB)"
-        smem = (results.speed_at(speed, bench_model, r) or {}).get("mem_mb")
-        tmem = _column_or_run(ctx, both, "teacher", "mem_mb", "mem_mb") if both is not None and smem else None
-        if not smem or not tmem:
-            rows.append(missing_claim(paper, ref, text, "memory reduction (x)", pv_text,
-                                      "no memory footprint of the student (benchmark) or of the teacher in this profile"))
-            continue
-        ratio = tmem / smem
-        rows.append(claim_row(paper, ref, text, "memory reduction (x)", pv_text,
-                              f"{ratio:.1f}x less ({smem:.2f} MB vs {t}'s {tmem:.2f} MB)", ratio / paper_ratio, None,
-                              "model definitions (no data), batch 1, fp32", verdict_at_least(ratio, paper_ratio),
-                              "margin = ours / paper; both footprints = parameters + peak activations of one pass "
-                              "(salkd.bench.cost; the teacher at its own input size and clip), a definition the "
-                              "paper does not state: the ratio, not the MB, is compared"))
+    from salkd.papers.cost_claims import memory_reduction_rows
+
+    trow = both[both["variant"] == "teacher"] if both is not None else None
+    tmb = common.run_cost(ctx, trow.iloc[0].get("run"), "act_mb") if trow is not None and len(trow) else None
+    rows += memory_reduction_rows(ctx, paper, ref, table_key, prefix, bench_model, tmb, t)
     return rows
 
 
