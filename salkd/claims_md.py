@@ -18,7 +18,7 @@ import pandas as pd
 
 from salkd import results, tables
 from salkd.atomic import write_text
-from salkd.verdicts import VERDICTS
+from salkd.verdicts import NOT_COMPARABLE, NOT_MEASURED, VERDICTS
 
 __all__ = ["write_claims", "rewrite_claims", "how_to_read", "read_counts", "counts_block", "refresh_readme", "noise_rule",
            "training_precision_line", "RULES", "EXPLAIN", "COLUMNS", "README_BEGIN", "README_END", "COUNTED"]
@@ -128,6 +128,11 @@ def rewrite_claims(folder: str | Path) -> list[Path]:
     precision = next((ln for ln in old.splitlines() if ln.startswith("Training precision:")), None)
     df = pd.read_csv(folder / "claims.csv")
     earlier = "Welch-Satterthwaite" not in old or EARLIER in old
+    # a rule that needs no runs: absolute frames/s on this CPU against the paper's CPU are shown, not judged
+    fps = df["claim"].astype(str).str.contains(r"FPS on one CPU core$") & (df["verdict"] != NOT_MEASURED)
+    if fps.any():
+        df.loc[fps, "note"] = "shown, not judged: frames/s on another CPU than the paper's; " + df.loc[fps, "note"].astype(str)
+        df.loc[fps, "verdict"] = NOT_COMPARABLE
     return write_claims(df, folder, SimpleNamespace(profile=profile, precision_line=precision, earlier_rule=earlier,
                                                     checklist=True))
 
