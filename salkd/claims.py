@@ -28,7 +28,7 @@ from salkd.verdicts import (LOWER_BETTER, NOT_MEASURED, Noise, cap, diff_stats, 
 
 __all__ = ["claim_row", "missing_claim", "ni_bound", "compare_claim", "better_claim", "best_of_claim", "best_claim",
            "spread_claim", "variants", "write_claims", "how_to_read", "read_counts", "counts_block", "refresh_readme",
-           "RULES", "EXPLAIN", "README_BEGIN", "README_END"]
+           "RULES", "EXPLAIN", "README_BEGIN", "README_END", "COLUMNS", "COUNTED", "noise_rule", "training_precision_line"]
 
 
 def claim_row(paper: str, ref: str, claim: str, metric: str, paper_value: Any, ours: Any, margin: Any, noise: Any,

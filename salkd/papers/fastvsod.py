@@ -15,12 +15,13 @@ import pandas as pd
 from salkd import results, workers
 from salkd.context import Context, val_fn
 import salkd.papers.common as common
-from salkd.papers.numbers import FASTVSOD_DATASETS, NI_MARGINS, PAPER
+from salkd.papers.numbers import FASTVSOD_DATASETS, PAPER
 from salkd.papers.teachers import run_references
 from salkd.runs import read_json
 from salkd.train import fit
 
-__all__ = ["fastvsod_stage1", "fastvsod_stage2", "run", "run_ablations", "TABLES", "figures", "claims"]
+__all__ = ["fastvsod_stage1", "fastvsod_stage2", "run", "run_ablations", "TABLES", "figures", "claims", "TABLE3_CLAIMS",
+           "FIG6_ENCODERS", "FUSION_CLAIMS", "ALPHA_WORSE"]
 
 
 def fastvsod_stage1(ctx: Context, name: str | None = None, backbone: str | None = None) -> Path:
