@@ -65,3 +65,19 @@ def test_no_p_values_no_correction():
     out = multiplicity.correct(df)
     assert list(out["verdict"]) == list(df["verdict"]) and out["q"].isna().all()
     assert np.isnan(multiplicity.bh_adjust([np.nan])[0])
+
+
+def test_a_profiles_report_is_corrected_and_completed(tmp_path):
+    """write_claims in a profile's report: checklist rows added, budget rule and correction applied, stated."""
+    from types import SimpleNamespace
+
+    from salkd.claims import write_claims
+    from salkd.papers import coverage
+
+    df = _rows().assign(paper="skd")
+    write_claims(df, tmp_path, SimpleNamespace(profile="unit", cfg={}))
+    out = pd.read_csv(tmp_path / "claims.csv")
+    assert coverage.coverage(out)[0] > 0 and "q" in out.columns
+    md = (tmp_path / "CLAIMS.md").read_text()
+    assert "Multiplicity: 4 judged rows, corrected together (Benjamini-Hochberg, FDR 5%): 3 decided" in md
+    assert "Benjamini-Hochberg" in (tmp_path / "HOW-TO-READ.md").read_text()
