@@ -12,6 +12,7 @@ import pandas as pd
 
 from salkd.claims import claim_row, missing_claim
 from salkd.context import Context
+from salkd.multiplicity import p_value
 from salkd.verdicts import AT_CHANCE, INCONCLUSIVE, NOT_MEASURED, NOT_REPRODUCED, REPRODUCED, cap
 
 __all__ = ["TABLES", "figures", "prediction_figures", "claims", "PAPER"]
@@ -59,5 +60,7 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
                               str(r.data) if own_data else
                               data.replace("never trained on", "its first part trained on") if scarcity else data,
                               verdict, "" if pd.isna(r.note) else str(r.note),
-                              central=str(r.claim).startswith("k = 0 student") and "keeps" in str(r.claim)))
+                              central=str(r.claim).startswith("k = 0 student") and "keeps" in str(r.claim),
+                              p=None if verdict == AT_CHANCE or pd.isna(r.margin) or "df" not in df.columns or pd.isna(r.df)
+                              else p_value(float(r.margin), float(r.noise), float(r.df))))
     return rows

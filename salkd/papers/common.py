@@ -314,7 +314,8 @@ _COSTS: dict[tuple[str, str], float | None] = {}
 
 def run_cost(ctx: Any, run_value: Any, what: str) -> float | None:
     """Frames/s on one thread (``what="fps"``, batch 1, eager fp32), memory footprint in MB (``"mem_mb"``:
-    parameters + peak activations of one pass, :mod:`salkd.bench.cost`) or MACs per output frame (``"macs"``,
+    parameters + peak activations of one pass, :mod:`salkd.bench.cost`), activation memory per output map
+    (``"act_mb"``, :data:`salkd.papers.cost_claims.DEFINITION`) or MACs per output frame (``"macs"``,
     :func:`salkd.bench.cost.macs_flop_counter`, at its own input size) of a run's deployed model; None when
     the run folder (or its config) is missing or it is a fixed baseline. Cached per run."""
     run = results.run_path(ctx, run_value)
@@ -342,6 +343,10 @@ def run_cost(ctx: Any, run_value: Any, what: str) -> float | None:
             first = one_core_cost(model, inputs, frames_per_pass=per_pass, repeats=1)["fps_1thread"] / per_pass
             repeats = int(min(20, max(3, 4.0 * first)))
             _COSTS[key] = float(one_core_cost(model, inputs, frames_per_pass=per_pass, repeats=repeats)["fps_1thread"])
+        elif what == "act_mb":  # activation memory per output map (salkd.papers.cost_claims.DEFINITION)
+            from salkd.papers.cost_claims import activation_mb
+
+            _COSTS[key] = activation_mb(model, inputs, per_pass)
         else:
             from salkd.bench.cost import MB, activation_peak_bytes
 

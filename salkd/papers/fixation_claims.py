@@ -10,7 +10,7 @@ import pandas as pd
 
 from salkd import results
 import salkd.papers.common as common
-from salkd.papers.common import main_teacher, table_ablation
+from salkd.papers.common import main_teacher
 from salkd.papers.numbers import NI_MARGINS, PAPER
 
 __all__ = ["resolution_claims", "deployment_claims", "student_vs_teacher_claims", "speedup", "timing_note",
@@ -21,11 +21,12 @@ __all__ = ["resolution_claims", "deployment_claims", "student_vs_teacher_claims"
 
 # ---- claims shared by skd and uvanet ---------------------------------------------------------------
 def resolution_claims(ctx: Any, paper: str, ref: str, df: pd.DataFrame | None, variant: str, paper_key: str,
-                      experiment: str, drop_at: int | None = None) -> list[dict[str, Any]]:
+                      experiment: str, drop_at: int | None = None, runner_up: int | None = None) -> list[dict[str, Any]]:
     """skd Table III / uvanet Table 3, for every teacher run: the NSS falls step by step above 64x64
     (skd: 64 > 128 > 256; uvanet: 64 > 96 > 128 > 256), 64x64 beats 32x32, and 64x64 is the best
     resolution run. ``drop_at``: also "64x64 beats ``drop_at``" with the relative drop beside it (uvanet:
-    "-27.0 % at 256"). A step whose resolutions this profile did not run is ``not measured`` and says so.
+    "-27.0 % at 256"). ``runner_up``: also "``runner_up`` beats 128x128" (skd Sec. IV-C: "the best and
+    runner-up performance are achieved when the input resolutions are 64x64 and 32x32"). A step whose resolutions this profile did not run is ``not measured`` and says so.
     The paper's values are its row for the same teacher, else its DVA row (marked)."""
     from salkd.claims import best_of_claim, compare_claim, missing_claim
 
@@ -72,6 +73,8 @@ def resolution_claims(ctx: Any, paper: str, ref: str, df: pd.DataFrame | None, v
         if drop_at is not None and drop_at != ladder[1]:
             rows.append(pair(64, drop_at, f"{t}: 64x64 beats {drop_at}x{drop_at} (the paper's drop at {drop_at})"))
         rows.append(pair(64, 32, f"{t}: 64x64 beats 32x32"))
+        if runner_up is not None:
+            rows.append(pair(runner_up, 128, f"{t}: {runner_up}x{runner_up} beats 128x128 ({runner_up} is the runner-up)"))
         text = f"{t}: 64x64 is the best resolution"
         best_pv = f"64 best of {', '.join(str(r) for _, r in sorted(k for k in ptab if k[0] == src))}"
         if len(run_res) < 3:
@@ -147,12 +150,13 @@ def deployment_claims(ctx: Any, paper: str, model: str, ref: str, table: str) ->
         rows.append(claim_row(paper, ref, f"{model} at {res}x{res}: {gfps} FPS on a GPU", "GPU FPS", gfps, None, None,
                               None, "—", NOT_MEASURED, "no GPU on this machine"))
         if mem is not None:
-            m = sp.get("mem_mb")
+            from salkd.papers.cost_claims import DEFINITION, student_activation_mb
+
+            m = student_activation_mb(model, res)
             rows.append(claim_row(paper, ref, f"{model} at {res}x{res}: memory footprint {mem} MB", "memory (MB)", mem,
-                                  None if m is None else round(m, 3), None if m is None else m / mem, None,
-                                  "model definition (no data)", NOT_MEASURED if m is None else NOT_COMPARABLE,
-                                  "ours = parameters + peak activations (salkd.bench.cost); the paper does not define "
-                                  "its footprint"))
+                                  round(m, 3), m / mem, None, "model definition (no data)", NOT_COMPARABLE,
+                                  f"ours = {DEFINITION}; the paper does not define its footprint, so the MB are shown, "
+                                  f"not judged (parameters + activations: {sp.get('mem_mb', float('nan')):.3f} MB)"))
     return rows
 
 
@@ -270,7 +274,8 @@ def student_vs_teacher_claims(ctx: Any, paper: str, ref: str, exp: str, variant:
                           f"{paper_delta:+.1%} NSS at {paper_speedup:.0f}x the speed (one CPU core)",
                           None if ratio is None or sp is None else f"NSS {ratio:.0%} of the teacher's, {sp:.1f}x faster",
                           None, None, keeps["data"], verdict_all(keeps["verdict"], speed["verdict"]),
-                          f"both must hold: accuracy {keeps['verdict']}, speed {speed['verdict']}", central=True))
+                          f"both must hold: accuracy {keeps['verdict']}, speed {speed['verdict']}", central=True,
+                          parts=f"{keeps['claim']} && {speed['claim']}"))
     rows += _other_model_claims(ctx, paper, ref, exp, variant, table_key, prefix, res)
     return rows + reduction_claims(ctx, paper, ref, exp, variant, table_key, prefix,
                                    "skd_st" if prefix == "SKD" else "uva_st")
@@ -345,9 +350,8 @@ def reduction_claims(ctx: Any, paper: str, ref: str, exp: str, variant: str, tab
                      bench_model: str) -> list[dict[str, Any]]:
     """The papers' reduction ratios against DVA (parameters, and memory at 32 / 64, computed from their
     Table I / Table 1 in :data:`salkd.papers.numbers.PAPER`), on ours against the student's own teacher: parameter
-    counts from the results, the student's memory footprint from the benchmark (``speed``), the teacher's
-    from its results (``mem_mb``) or measured on its run folder with the same definition
-    (:mod:`salkd.bench.cost`). Reproduced when our ratio is at least the paper's."""
+    counts from the results; activation memory of both under one definition
+    (:func:`salkd.papers.cost_claims.memory_reduction_rows`). Reproduced when our ratio is at least the paper's."""
     from salkd.claims import claim_row, missing_claim
     from salkd.verdicts import verdict_at_least
 
@@ -371,171 +375,15 @@ def reduction_claims(ctx: Any, paper: str, ref: str, exp: str, variant: str, tab
                               "model definitions (no data)", verdict_at_least(red, pv),
                               f"margin = ours - paper; the student's widths were fitted to the paper's count, the "
                               f"teacher is ours ({t}), not DVA"))
-    speed = results.load_or_none(ctx, "speed", quiet=True)
-    for r in (32, 64):
-        ps = p1[f"{prefix}-DVA-{r}"]
-        text = f"the student at {r}x{r} needs far less memory than its teacher"
-        paper_ratio = pt["mem_mb"] / ps["mem_mb"]
-        pv_text = f"{paper_ratio:.1f}x less ({ps['mem_mb']} MB vs DVA's {pt['mem_mb']} MB)"
-        smem = (results.speed_at(speed, bench_model, r) or {}).get("mem_mb")
-        tmem = _column_or_run(ctx, both, "teacher", "mem_mb", "mem_mb") if both is not None and smem else None
-        if not smem or not tmem:
-            rows.append(missing_claim(paper, ref, text, "memory reduction (x)", pv_text,
-                                      "no memory footprint of the student (benchmark) or of the teacher in this profile"))
-            continue
-        ratio = tmem / smem
-        rows.append(claim_row(paper, ref, text, "memory reduction (x)", pv_text,
-                              f"{ratio:.1f}x less ({smem:.2f} MB vs {t}'s {tmem:.2f} MB)", ratio / paper_ratio, None,
-                              "model definitions (no data), batch 1, fp32", verdict_at_least(ratio, paper_ratio),
-                              "margin = ours / paper; both footprints = parameters + peak activations of one pass "
-                              "(salkd.bench.cost; the teacher at its own input size and clip), a definition the "
-                              "paper does not state: the ratio, not the MB, is compared"))
+    from salkd.papers.cost_claims import memory_reduction_rows
+
+    trow = both[both["variant"] == "teacher"] if both is not None else None
+    tmb = common.run_cost(ctx, trow.iloc[0].get("run"), "act_mb") if trow is not None and len(trow) else None
+    rows += memory_reduction_rows(ctx, paper, ref, table_key, prefix, bench_model, tmb, t)
     return rows
 
 
-# ---- video only the teacher labels (issue 16): skd and uvanet ------------------------------------
-#: the variants of the ``<paper>_unlabeled`` experiments: the distilled model as in the ablations, and the same
-#: with students that also learn from the video only the teacher labels (mu = 1 on its frames)
-LABELLED_ONLY = "labelled frames only"
-WITH_UNLABELED = "+ unlabeled video (teacher only)"
-#: the control with the step count of :data:`WITH_UNLABELED` on the labelled frames alone (``<paper>.unlabeled_control``)
-STEP_MATCHED = "labelled frames only, as many steps"
-
-
-def unlabeled_rows(ctx: Any, paper: str, experiment: str, pair: Any, **tags: Any) -> pd.DataFrame:
-    """The rows of ``<paper>_unlabeled`` for each training seed: the distilled model ``pair(c, teacher, res)``
-    returns (:data:`LABELLED_ONLY`) and the same with students that also learn from the video only the
-    teacher labels, ``pair(..., unlabeled=True)`` (:data:`WITH_UNLABELED`: same epochs, so more steps). With
-    ``<paper>.unlabeled_control`` also :data:`STEP_MATCHED`: the labelled frames alone for as many optimizer
-    steps as the students with the unlabeled video took (``pair(..., steps_like=<their runs>)``), which
-    separates "more data" from "more training". ``tags`` go into every row, with each run's student steps.
-    Seeds train side by side in the profile's ``workers`` (:mod:`salkd.workers`)."""
-
-    from salkd import workers
-
-    seeds = ctx.seeds(paper)
-    workers.train_side_by_side(_unlabeled_seed, [(c, (paper, experiment, pair, tags)) for c in seeds])
-    rows = [r for c in seeds for r in _unlabeled_seed(c, paper, experiment, pair, tags)]
-    return results.save(ctx, experiment, pd.DataFrame(rows))
-
-
-def _unlabeled_seed(c: Any, paper: str, experiment: str, pair: Any, tags: dict[str, Any]) -> list[dict[str, Any]]:
-    """One training seed's rows of :func:`unlabeled_rows` (training what is not complete yet)."""
-    from salkd.papers import unlabeled as unl
-
-    cfg = c.cfg[paper]
-    teacher, res = cfg["teachers"][0], int(cfg["res"])
-    frames = c.unlabeled(paper).n_frames
-
-    def steps(students: Any) -> int:
-        runs = list(students.values()) if isinstance(students, dict) else [students]
-        return sum(unl.steps_of(r) for r in runs)
-
-    rows, done = [], {}
-    for variant, kw, n in ((LABELLED_ONLY, {}, 0), (WITH_UNLABELED, {"unlabeled": True}, frames)):
-        students, run = pair(c, teacher, res, **kw)
-        done[variant] = students
-        rows.append(results.row(c, experiment, variant, paper, run, teacher=teacher, seed=c.seed,
-                                unlabeled_frames=n, student_steps=steps(students), **tags))
-    if cfg.get("unlabeled_control"):
-        students, run = pair(c, teacher, res, steps_like=done[WITH_UNLABELED])
-        rows.append(results.row(c, experiment, STEP_MATCHED, paper, run, teacher=teacher, seed=c.seed,
-                                unlabeled_frames=0, student_steps=steps(students), **tags))
-    return rows
-
-
-def table_unlabeled(ctx: Any, experiment: str) -> pd.DataFrame | None:
-    """The two variants of ``experiment`` (``skd_unlabeled`` / ``uva_unlabeled``) with the number of frames only
-    the teacher labels; the papers have no such row (no paper columns)."""
-    t = table_ablation(ctx, experiment, {}, order=[LABELLED_ONLY, WITH_UNLABELED, STEP_MATCHED])
-    if t is None:
-        return None
-    t = t.drop(columns=[c for c in t.columns if c.endswith("(paper)")])
-    ov = results.overall(results.load_or_none(ctx, experiment, quiet=True))
-
-    def per_variant(col: str) -> pd.Series:
-        return (pd.to_numeric(ov[col], errors="coerce").groupby(ov["variant"].astype(str)).mean()
-                if col in ov.columns else pd.Series(dtype=float))
-
-    frames, steps = per_variant("unlabeled_frames"), per_variant("student_steps")
-    t.insert(1, "unlabeled frames (teacher only)", [frames.get(str(v)) for v in t["variant"]])
-    t.insert(2, "student steps (mean over seeds)", [None if pd.isna(steps.get(str(v), float("nan")))
-                                                    else round(float(steps[str(v)])) for v in t["variant"]])
-    return t
-
-
-#: why the unlabeled-video rows are not run on teacher-labelled data (salkd.distill.labelled)
-_TEACHER_ONLY = ("every training frame of this profile is labelled by the teacher alone (data.fixation.source = "
-                 "'teacher-labelled'); what gaze labels add beside the teacher's maps is measured by the label-scarcity "
-                 "rows of the distillation test")
-
-
-def _teacher_only(ctx: Any) -> bool:
-    return bool(getattr(ctx, "teacher_labelled", None)) and ctx.teacher_labelled("fixation")
-
-
-#: what the "no distillation" arms of the ablations are on teacher-labelled data (salkd.distill.labelled)
-_ONE_STEP = ("teacher-labelled data: every training label is the teacher's map, so the arm 'without distillation' (skd "
-             "Ablation-O, uvanet '+scratch') learns the teacher through its hard term: it is one-step distillation, and "
-             "this row compares two ways of distilling, not distillation with none")
-_NO_SWEEP = ("no mu sweep on teacher-labelled data (skd.mu_sweep is empty): every label is the teacher's map, so mu "
-             "weighs the same map twice; the distillation test's label-scarcity rows mix gaze labels and the teacher")
-
-
-def teacher_labelled_notes(ctx: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """On teacher-labelled data, say in the note of each ablation row whose arm is "without distillation" what that
-    arm is there, and why the mu sweep's rows are not measured; other profiles: ``rows`` unchanged."""
-    if not _teacher_only(ctx):
-        return rows
-    for r in rows:
-        text = f"{r.get('claim', '')} {r.get('source', '')}"
-        if r.get("source") == "Fig. 8" and r.get("verdict") == "not measured":
-            r["note"] = _NO_SWEEP
-        elif "Ablation-O" in text or "scratch" in text or "without distillation" in text:
-            r["note"] = f"{_ONE_STEP}; {r.get('note') or ''}".rstrip("; ")
-    return rows
-
-
-def unlabeled_claim(ctx: Any, paper: str, experiment: str, model: str) -> dict[str, Any]:
-    """The KD promise of learning from unlabeled video (issue 16, not a claim of the papers): ``model`` distilled
-    with the video only the teacher labels (``<paper>.unlabeled``, mu = 1 on its frames) beats the same model
-    distilled from the labelled frames alone, in NSS on the same test split (paired over test clips, with the
-    seeds' spread; :func:`salkd.claims.better_claim`)."""
-    from salkd.claims import better_claim, missing_claim
-
-    text = f"adding video only the teacher labels (mu = 1 on it) improves the distilled {model}"
-    ref, pv = "issue 16 (KD on unlabeled video)", "— (not a claim of the paper)"
-    listed = ((getattr(ctx, "cfg", None) or {}).get(paper) or {}).get("unlabeled") or []
-    df = results.load_or_none(ctx, experiment, quiet=True)
-    if df is None and not listed:
-        return missing_claim(paper, ref, text, "nss", pv, _TEACHER_ONLY if _teacher_only(ctx) else
-                             f"the profile lists no unlabeled video ({paper}.unlabeled)")
-    row = better_claim(ctx, paper, ref, text, df, "nss", {"variant": WITH_UNLABELED}, {"variant": LABELLED_ONLY},
-                       None, None, "fixation", experiment)
-    row["paper_value"] = pv
-    if df is not None and "unlabeled_frames" in df.columns:
-        n = pd.to_numeric(results.overall(df)["unlabeled_frames"], errors="coerce").max()
-        row["note"] = (f"{n:.0f} frames only the teacher labels added to the students' training split (same epochs, "
-                       f"hence more steps; the step-matched row separates the two); " + row["note"])
-    return row
-
-
-def unlabeled_step_claim(ctx: Any, paper: str, experiment: str, model: str) -> dict[str, Any]:
-    """The same against :data:`STEP_MATCHED` (labelled frames only, as many optimizer steps): the unlabeled video
-    helps beyond the extra training it brings. ``not measured`` without ``<paper>.unlabeled_control``."""
-    from salkd.claims import better_claim, missing_claim
-
-    text = f"adding video only the teacher labels improves the distilled {model} at the same number of steps"
-    ref, pv = "issue 16 (KD on unlabeled video)", "— (not a claim of the paper)"
-    df = results.load_or_none(ctx, experiment, quiet=True)
-    ran = df is not None and (results.overall(df)["variant"].astype(str) == STEP_MATCHED).any()
-    if not ran:
-        return missing_claim(paper, ref, text, "nss", pv, _TEACHER_ONLY if _teacher_only(ctx) else
-                             f"no step-matched control in this profile "
-                             f"({paper}.unlabeled_control is off or {paper}.unlabeled is empty)")
-    row = better_claim(ctx, paper, ref, text, df, "nss", {"variant": WITH_UNLABELED}, {"variant": STEP_MATCHED},
-                       None, None, "fixation", experiment)
-    row["paper_value"] = pv
-    row["note"] = ("control: the labelled frames alone for the optimizer steps the students with the unlabeled "
-                   "video took; " + row["note"])
-    return row
+# the rows on video only the teacher labels live in salkd.papers.unlabeled_claims (re-exported: their old home)
+from salkd.papers.unlabeled_claims import (LABELLED_ONLY, STEP_MATCHED, WITH_UNLABELED, table_unlabeled,  # noqa: E402
+                                           teacher_labelled_notes, unlabeled_claim, unlabeled_rows,
+                                           unlabeled_step_claim)

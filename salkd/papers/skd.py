@@ -314,11 +314,15 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
                                 ("Ablation-S", "spatiotemporal S_st beats spatial-only (Ablation-S)"),
                                 ("Ablation-T", "spatiotemporal S_st beats temporal-only (Ablation-T)"))]
     rows[0]["central"] = True   # distillation helps: S_st vs S_st without it
+    if rows[0]["verdict"] != "not measured":   # salkd.papers.budget: Ablation-O already has the full model's budget
+        rows[0]["note"] = ("budget-matched: Ablation-O trains for the students' and S_st's epochs together; "
+                           + rows[0]["note"])
     sums = {v: results.summarize(ctx, t4, "nss", variant=v) for v in p4} if t4 is not None else {}
     rows.append(best_of_claim(ctx, "skd", "Table IV", "Ablation-O is the lowest of the four", sums, "Ablation-O", "nss",
                               fx, ", ".join(f"{k}: {v:.3f}" for k, v in p4.items()), lowest=True, what="variant",
                               paper_effect=min(v for k, v in p4.items() if k != "Ablation-O") - p4["Ablation-O"]))
-    rows += fixation_claims.resolution_claims(ctx, "skd", "Table III", t3, "S_st", "skd_table3", "skd_table3")
+    rows += fixation_claims.resolution_claims(ctx, "skd", "Table III", t3, "S_st", "skd_table3", "skd_table3",
+                                              runner_up=32)
     best_mu = _paper_mu()
     fig8 = [best_claim(ctx, "skd", "Fig. 8", f"mu = {best_mu:g} is the best mu", mu, "mu", best_mu, "nss", fx,
                        "skd_mu", f"best at {best_mu:g} (NSS {PAPER['skd_mu'][best_mu]:.3f})"), *_mu_shape_claims(ctx, mu)]
@@ -332,9 +336,14 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
                           results.data_desc(ctx, fx) if s64 else "—", NOT_MEASURED,
                           "AVS1K not available: our number is on other data and not comparable"))
     rows += fixation_claims.student_vs_teacher_claims(ctx, "skd", "Table I", "skd_table3", "S_st", "skd_table1", "SKD")
+    from salkd.papers import cost_claims, coverage_claims
+
+    rows += coverage_claims.student_metric_claims(ctx, "skd_table3", "S_st")
     rows.append(fixation_claims.unlabeled_claim(ctx, "skd", "skd_unlabeled", "S_st"))
     rows.append(fixation_claims.unlabeled_step_claim(ctx, "skd", "skd_unlabeled", "S_st"))
     rows += fixation_claims.deployment_claims(ctx, "skd", "skd_st", "Table I/V", "skd_table5")
+    rows.append(cost_claims.memory_scaling_row("skd", "Table V", "skd_st", {r: v[4] for r, v in PAPER["skd_table5"].items()},
+                                               (32, 64, 128, 256)))
     return fixation_claims.teacher_labelled_notes(ctx, rows)
 
 

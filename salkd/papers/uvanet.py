@@ -328,6 +328,12 @@ def claims(ctx: Context) -> list[dict[str, Any]]:
     rows.append(_speedup_206x(ctx))
     rows += _dhf1k_claims(ctx, u3)
     rows += fixation_claims.deployment_claims(ctx, "uvanet", "uva_st", "Table 1/4", "uva_table4")
+    from salkd.papers import cost_claims
+
+    rows.append(cost_claims.memory_scaling_row("uvanet", "Fig. 7", "uva_st",
+                                               {r: v[4] for r, v in PAPER["uva_table4"].items() if v[4] is not None},
+                                               (32, 64, 96, 128, 256)))
+    rows += cost_claims.order_of_magnitude_rows()
     return fixation_claims.teacher_labelled_notes(ctx, rows)
 
 
