@@ -43,6 +43,7 @@ from salkd.train_state import (TrainSettings, json_roundtrip, lr_at, make_optimi
 from salkd.runs import (RunError, config_changes, config_matches, describe_changes, environment, is_complete, read_json,
                         write_config)
 from salkd.threads import apply_thread_policy
+from salkd.train_handle import ModelHandle, MethodAdapter, collate
 
 __all__ = ["TrainSettings", "TrainResult", "Trainer", "TrainingInterrupted", "fit", "seed_everything", "resolve_device", "ModelHandle",
            "collate", "distributed_info"]
@@ -62,22 +63,6 @@ class TrainResult:
     model: nn.Module | None = None
 
 
-def collate(samples: list[Mapping[str, Any]], device: torch.device) -> dict[str, Any]:
-    """Stack a list of dict samples into a batch on ``device``."""
-    out: dict[str, Any] = {}
-    for key in samples[0]:
-        vals = [s[key] for s in samples]
-        if isinstance(vals[0], torch.Tensor):
-            out[key] = torch.stack(vals).to(device, non_blocking=True)
-        elif isinstance(vals[0], np.ndarray):
-            out[key] = torch.from_numpy(np.stack(vals)).to(device)
-        elif isinstance(vals[0], (int, float, np.integer, np.floating)):
-            out[key] = torch.tensor(vals, device=device)
-        else:
-            out[key] = vals
-    return out
-
-
 class TrainingInterrupted(KeyboardInterrupt):
     """Ctrl-C (or SIGTERM, in the ``salkd`` command) during training: where it stopped and where a rerun resumes."""
 
@@ -88,41 +73,6 @@ class TrainingInterrupted(KeyboardInterrupt):
     def __str__(self) -> str:
         return (f"interrupted at step {self.step} of {self.run}; rerun the same command to resume "
                 f"from step {self.resume_step}")
-
-
-class _MethodAdapter(nn.Module):
-    """Lets DDP wrap calls to ``forward`` *and* ``forward_train`` of the same module."""
-
-    def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        return getattr(self.inner, method)(*args, **kwargs)
-
-
-class ModelHandle:
-    """What a loss closure receives: ``net(x...)`` and ``net.forward_train(x...)`` work unchanged.
-
-    Calls go through the (optionally DDP-wrapped) adapter so gradient synchronization sees them;
-    other attributes are read from the underlying model.
-    """
-
-    def __init__(self, model: nn.Module, wrapped: nn.Module, autocast: Callable[[], Any]) -> None:
-        self.module = model
-        self._wrapped = wrapped
-        self._autocast = autocast
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        with self._autocast():
-            return self._wrapped("forward", *args, **kwargs)
-
-    def forward_train(self, *args: Any, **kwargs: Any) -> Any:
-        with self._autocast():
-            return self._wrapped("forward_train", *args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.module, name)
 
 
 class Trainer:
@@ -236,7 +186,7 @@ class Trainer:
             with writing(self.run_path / "env.json"):
                 write_json(self.run_path / "env.json", env | {"world_size": self.world})
 
-        wrapped: nn.Module = _MethodAdapter(model)
+        wrapped: nn.Module = MethodAdapter(model)
         if self.world > 1:
             wrapped = nn.parallel.DistributedDataParallel(
                 wrapped, device_ids=[self.device.index] if self.device.type == "cuda" else None,
