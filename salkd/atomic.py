@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-__all__ = ["atomic_path", "atomic_dir", "write_json", "write_text", "save_npy", "remove_stale_temps",
+__all__ = ["atomic_path", "atomic_dir", "write_json", "write_text", "write_bytes", "save_npy", "remove_stale_temps",
            "remove_stale_file_temps"]
 
 
@@ -156,6 +156,22 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def write_bytes(path: str | os.PathLike, data: bytes, shown: str | os.PathLike | None = None) -> Path:
+    """Write ``data`` to ``path`` atomically with Python's file API. An OS error (a full disk, no permission)
+    names ``shown`` (default ``path``), not the temporary file; one on a parent folder names that folder."""
+    target = Path(path)
+    try:
+        with atomic_path(target) as tmp:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+    except OSError as exc:
+        where = exc.filename
+        if exc.errno is None or (where is not None and Path(os.fsdecode(where)) in target.parents):
+            raise
+        raise OSError(exc.errno, exc.strerror, str(shown or target)) from exc
+    return target
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
