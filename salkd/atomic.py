@@ -40,6 +40,8 @@ def _create_unique(parent: Path, prefix: str, suffix: str, make: Callable[[Path]
             return path
         except FileExistsError:
             continue
+        except OSError as exc:  # a read-only or full folder: name the folder, not the temporary name
+            raise OSError(exc.errno, exc.strerror, str(parent)) from exc
     raise FileExistsError(f"no free temporary name {prefix}*{suffix} in {parent}")
 
 

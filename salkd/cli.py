@@ -311,6 +311,7 @@ def _run(a: argparse.Namespace) -> int:
         from salkd.predict import predict_video
 
         _check_device(a.device)
+        _check_writable(a.out, "--out", folder=False)
         rep = predict_video(a.source, a.run, a.out, res=a.res, device=a.device, batch_size=a.batch,
                             allow_unfinished=a.allow_unfinished)
         print(f"{rep['frames']} frames at {rep['res'][0]}x{rep['res'][1]}: network {rep['net_fps']:.0f} frames/s, "

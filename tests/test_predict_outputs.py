@@ -215,3 +215,21 @@ def test_out_under_a_file_is_one_error_line(tmp_path, capsys):
     msg = _one_error_line(capsys, _predict(frames, run, tmp_path / "afile" / "sub" / "o.mp4"))
     assert str(tmp_path / "afile") in msg and "not a folder" in msg
     assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_a_read_only_out_folder_names_the_folder_not_a_temporary_name(tmp_path, capsys, monkeypatch):
+    from salkd import atomic
+    from salkd.predict import predict_video
+
+    def read_only(path):
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    run, frames = _tiny_run(tmp_path / "run"), _frames(tmp_path / "f", 2)
+    monkeypatch.setattr(atomic, "_new_dir", read_only)
+    monkeypatch.setattr(atomic, "_new_file", read_only)
+    with pytest.raises(OSError) as info:
+        predict_video(frames, run, tmp_path / "o.mp4", device="cpu", progress=False, allow_unfinished=True)
+    assert info.value.errno == errno.EROFS and info.value.filename == str(tmp_path)
+    monkeypatch.setattr(os, "access", lambda *a, **k: False)             # what root sees on a read-only mount
+    msg = _one_error_line(capsys, _predict(frames, run, tmp_path / "o.mp4", "--allow-unfinished"))
+    assert msg == f"--out {tmp_path / 'o.mp4'}: {tmp_path} is not writable (read-only mount or permissions); choose another --out"
