@@ -244,7 +244,7 @@ def _write_video_and_maps(frames: list[np.ndarray], maps: list[np.ndarray], out:
     with atomic_path(out) as tmp:
         writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (W, H))
         if not writer.isOpened():
-            raise OSError(errno.EIO, "OpenCV could not open a video writer there (mp4v codec)", str(out))
+            raise OSError(errno.EIO, "could not open an OpenCV video writer there (mp4v codec)", str(out))
         for i, (f, m) in enumerate(zip(frames, maps)):
             big = cv2.resize(m, (W, H), interpolation=cv2.INTER_LINEAR)
             u8 = np.clip(big * 255 + 0.5, 0, 255).astype(np.uint8)
