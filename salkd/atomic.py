@@ -177,10 +177,8 @@ def write_bytes(path: str | os.PathLike, data: bytes, shown: str | os.PathLike |
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically (UTF-8)."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return Path(path)
+    """Write ``text`` to ``path`` atomically (UTF-8); an OS error names ``path`` (:func:`write_bytes`)."""
+    return write_bytes(path, text.encode("utf-8"))
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:

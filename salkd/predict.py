@@ -228,12 +228,16 @@ def _check_video(path: Path, out: Path, frames: int) -> None:
         cap = cv2.VideoCapture(str(path))
         got = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
         cap.release()
-    if got == frames:
-        return
-    st = os.statvfs(path.parent)
+    if got != frames:
+        raise _write_error(out, f"the video writer wrote {got} of {frames} frames (disk full or not writable?)")
+
+
+def _write_error(out: Path, reason: str) -> OSError:
+    """ENOSPC naming ``out`` when its disk is (nearly) full, else EIO with ``reason``."""
+    st = os.statvfs(out.parent)
     if st.f_bavail * st.f_frsize < 1 << 20:
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out))
-    raise OSError(errno.EIO, f"the video writer wrote {got} of {frames} frames (disk full or not writable?)", str(out))
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out))
+    return OSError(errno.EIO, reason, str(out))
 
 
 def _write_video_and_maps(frames: list[np.ndarray], maps: list[np.ndarray], out: Path, maps_path: Path,
@@ -244,7 +248,7 @@ def _write_video_and_maps(frames: list[np.ndarray], maps: list[np.ndarray], out:
     with atomic_path(out) as tmp:
         writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (W, H))
         if not writer.isOpened():
-            raise OSError(errno.EIO, "could not open an OpenCV video writer there (mp4v codec)", str(out))
+            raise _write_error(out, "could not open an OpenCV video writer there (mp4v codec)")
         for i, (f, m) in enumerate(zip(frames, maps)):
             big = cv2.resize(m, (W, H), interpolation=cv2.INTER_LINEAR)
             u8 = np.clip(big * 255 + 0.5, 0, 255).astype(np.uint8)
