@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-__all__ = ["atomic_path", "atomic_dir", "write_json", "write_text", "save_npy", "remove_stale_temps",
+__all__ = ["atomic_path", "atomic_dir", "write_json", "write_text", "write_bytes", "save_npy", "remove_stale_temps",
            "remove_stale_file_temps"]
 
 
@@ -40,6 +40,8 @@ def _create_unique(parent: Path, prefix: str, suffix: str, make: Callable[[Path]
             return path
         except FileExistsError:
             continue
+        except OSError as exc:  # a read-only or full folder: name the folder, not the temporary name
+            raise OSError(exc.errno, exc.strerror, str(parent)) from exc
     raise FileExistsError(f"no free temporary name {prefix}*{suffix} in {parent}")
 
 
@@ -158,11 +160,25 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+def write_bytes(path: str | os.PathLike, data: bytes, shown: str | os.PathLike | None = None) -> Path:
+    """Write ``data`` to ``path`` atomically with Python's file API. An OS error (a full disk, no permission)
+    names ``shown`` (default ``path``), not the temporary file; one on a parent folder names that folder."""
+    target = Path(path)
+    try:
+        with atomic_path(target) as tmp:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+    except OSError as exc:
+        where = exc.filename
+        if exc.errno is None or (where is not None and Path(os.fsdecode(where)) in target.parents):
+            raise
+        raise OSError(exc.errno, exc.strerror, str(shown or target)) from exc
+    return target
+
+
 def write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically (UTF-8)."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return Path(path)
+    """Write ``text`` to ``path`` atomically (UTF-8); an OS error names ``path`` (:func:`write_bytes`)."""
+    return write_bytes(path, text.encode("utf-8"))
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> Path:

@@ -311,6 +311,7 @@ def _run(a: argparse.Namespace) -> int:
         from salkd.predict import predict_video
 
         _check_device(a.device)
+        _check_writable(a.out, "--out", folder=False)
         rep = predict_video(a.source, a.run, a.out, res=a.res, device=a.device, batch_size=a.batch,
                             allow_unfinished=a.allow_unfinished)
         print(f"{rep['frames']} frames at {rep['res'][0]}x{rep['res'][1]}: network {rep['net_fps']:.0f} frames/s, "
@@ -416,11 +417,12 @@ def main(argv: list[str] | None = None) -> int:
     permission, a read-only mount, a file where a folder should be) is one line naming the path.
     Torch's threads follow :mod:`salkd.threads` (``SALKD_THREADS`` wins).
     """
-    a = build_parser().parse_args(argv)
-    debug = bool(getattr(a, "debug", False))
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
     _signals.clear()
     try:
         with _sigterm_as_ctrl_c():
+            a = build_parser().parse_args(argv)   # its imports (torch) take seconds: a signal there is one line too
+            debug = bool(getattr(a, "debug", False))
             if a.cmd in _THREADED:
                 from salkd.threads import apply_thread_policy
 

@@ -155,7 +155,7 @@ def write_random_backbone(path: str | os.PathLike, backbone: str = "resnet50", w
     ``layer1.0.conv1.weight``, ..., ``fc.*``): a stand-in for the ImageNet file ``fastvsod.pretrained``."""
     import torch
 
-    from salkd.atomic import atomic_path
+    from salkd.train_state import save_torch
     from salkd.models.resnet import resnet
 
     torch.manual_seed(seed)
@@ -164,8 +164,7 @@ def write_random_backbone(path: str | os.PathLike, backbone: str = "resnet50", w
     sd["fc.weight"] = torch.randn(1000, int(net.channels[-1])) * 0.01   # torchvision's classifier (ignored)
     sd["fc.bias"] = torch.zeros(1000)
     path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save(sd, tmp)
+    save_torch(path, sd)
     return path
 
 

@@ -1,6 +1,7 @@
 """ONNX export with a numerical round-trip check in ONNX Runtime.
 
-``export_onnx(model, out, res=64)`` writes ``out`` atomically and returns a report dict.
+``export_onnx(model, out, res=64)`` builds the ONNX file in memory, checks it, then writes ``out``
+atomically with Python's file API (a failed write is an OSError naming ``out``) and returns a report dict.
 
 Exporter choice: the TorchScript-based exporter (``torch.onnx.export(..., dynamo=False)``) is
 used first. On torch 2.13 it exports the salkd nets (convs, deconvs, pooling, concat, channel
@@ -15,6 +16,7 @@ Frame-pair models get two graph inputs ``x_t`` and ``x_next``; frame models one 
 from __future__ import annotations
 
 import copy
+import io
 import os
 import warnings
 from pathlib import Path
@@ -24,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from salkd.atomic import atomic_path
+from salkd.atomic import write_bytes
 from salkd.models.inputs import example_inputs
 
 __all__ = ["ExportError", "export_onnx", "onnx_input_names"]
@@ -40,35 +42,34 @@ def onnx_input_names(model: nn.Module) -> list[str]:
     return {"frame": ["x"], "pair": ["x_t", "x_next"], "flow": ["x_t", "flow"]}.get(kind, ["x"])
 
 
-def _export(model: nn.Module, args: tuple[torch.Tensor, ...], path: Path, names: list[str],
-            opset: int | None, exporter: str) -> None:
+def _export(model: nn.Module, args: tuple[torch.Tensor, ...], names: list[str], opset: int | None,
+            exporter: str) -> bytes:
+    """The serialized ONNX model of ``exporter`` (nothing is written to disk)."""
     dyn = {n: {0: "batch"} for n in names + ["saliency"]}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if exporter == "torchscript":
             kw: dict[str, Any] = {} if opset is None else {"opset_version": opset}
-            torch.onnx.export(model, args, str(path), input_names=names, output_names=["saliency"],
+            buf = io.BytesIO()
+            torch.onnx.export(model, args, buf, input_names=names, output_names=["saliency"],
                               dynamic_axes=dyn, dynamo=False, do_constant_folding=True, **kw)
+            return buf.getvalue()
         else:
             batch = torch.export.Dim("batch", min=1, max=4096)
             shapes = tuple({0: batch} for _ in names)
             kw = {} if opset is None else {"opset_version": opset}
             prog = torch.onnx.export(model, args, dynamo=True, input_names=names, output_names=["saliency"],
                                      dynamic_shapes=shapes, optimize=True, **kw)
-            prog.save(str(path))
+            return prog.model_proto.SerializeToString()
 
 
-class _TryNext(Exception):
-    """Internal: this exporter failed, try the next one."""
-
-
-def _verify(path: Path, args: tuple[torch.Tensor, ...], ref: np.ndarray, atol: float, exporter: str,
+def _verify(data: bytes, args: tuple[torch.Tensor, ...], ref: np.ndarray, atol: float, exporter: str,
             res: int) -> dict[str, Any]:
-    """Run the ONNX file in ONNX Runtime and compare with the PyTorch logits ``ref``."""
+    """Run the serialized ONNX model in ONNX Runtime and compare with the PyTorch logits ``ref``."""
     import onnx
     import onnxruntime as ort
 
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
     names = [i.name for i in sess.get_inputs()]
     if len(names) != len(args):
         raise ExportError(f"ONNX graph has inputs {names} but the model takes {len(args)} tensors")
@@ -79,9 +80,9 @@ def _verify(path: Path, args: tuple[torch.Tensor, ...], ref: np.ndarray, atol: f
     if not np.isfinite(diff) or diff > atol:
         raise ExportError(f"ONNX Runtime output differs from PyTorch by max abs diff {diff:.3g} > atol {atol:g} "
                           f"({exporter} exporter, res {res})")
-    proto = onnx.load(str(path), load_external_data=False)
+    proto = onnx.load_from_string(data)
     opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
-    return {"input_names": names, "max_abs_diff": diff, "opset": opset, "bytes": path.stat().st_size}
+    return {"input_names": names, "max_abs_diff": diff, "opset": opset, "bytes": len(data)}
 
 
 def export_onnx(model: nn.Module, out: str | os.PathLike, res: int = 64, *, atol: float = 1e-4,
@@ -120,16 +121,13 @@ def export_onnx(model: nn.Module, out: str | os.PathLike, res: int = 64, *, atol
     out = Path(out)
     for name in order:
         try:
-            with atomic_path(out) as tmp:
-                try:
-                    _export(m, args, tmp, names, opset, name)
-                except Exception as e:  # aborts this atomic write; the next exporter is tried
-                    msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
-                    raise _TryNext(f"{name}: {type(e).__name__}: {msg}") from e
-                report = _verify(tmp, args, ref_np, atol, name, res)
-        except _TryNext as e:
-            errors.append(str(e))
+            data = _export(m, args, names, opset, name)
+        except Exception as e:  # the next exporter is tried
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            errors.append(f"{name}: {type(e).__name__}: {msg}")
             continue
+        report = _verify(data, args, ref_np, atol, name, res)
+        write_bytes(out, data)
         report.update({"path": str(out), "output_names": ["saliency"], "res": res, "exporter": name,
                        "atol": atol})
         return report

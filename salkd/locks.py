@@ -37,10 +37,9 @@ def locked(path: str | os.PathLike, *, wait: bool, what: str = "folder") -> Iter
     lock.parent.mkdir(parents=True, exist_ok=True)
     f = _acquire(lock, path, wait, what)
     try:
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
+        with contextlib.suppress(OSError):   # the holder's pid only serves messages: a full disk goes without it
+            os.ftruncate(f.fileno(), 0)
+            os.write(f.fileno(), str(os.getpid()).encode())
         _HELD.add(key)
         try:
             yield

@@ -7,9 +7,11 @@ the frame), and reports the measured frames/s of the network alone and of the wh
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any, Iterator
@@ -18,7 +20,7 @@ import cv2
 import numpy as np
 import torch
 
-from salkd.atomic import atomic_dir, atomic_path, remove_stale_file_temps, remove_stale_temps
+from salkd.atomic import atomic_dir, atomic_path, remove_stale_file_temps, remove_stale_temps, write_bytes
 
 __all__ = ["predict_video", "iter_frames"]
 
@@ -195,10 +197,47 @@ def _write_outputs(frames: list[np.ndarray], maps: list[np.ndarray], out: Path, 
 
 
 def _imwrite(path: Path, image: np.ndarray, target: Path) -> None:
-    """``cv2.imwrite`` that raises an OSError naming ``target`` when nothing was written (full disk,
-    no permission)."""
-    if not cv2.imwrite(str(path), image) or path.stat().st_size == 0:
-        raise OSError(errno.EIO, "could not write the image (disk full or not writable?)", str(target))
+    """Encode ``image`` as PNG in memory, then write it with Python's file API: a failure (a full disk, no
+    permission) is an OSError naming ``target``, with no message of libpng on stderr."""
+    ok, buf = cv2.imencode(".png", image)
+    if not ok:
+        raise ValueError(f"OpenCV could not encode the map {target} as PNG")
+    write_bytes(path, buf.tobytes(), shown=target)
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """Silence messages written straight to file descriptor 2 (FFmpeg's, while probing a broken video)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+            try:
+                yield
+            finally:
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+
+
+def _check_video(path: Path, out: Path, frames: int) -> None:
+    """Raise an OSError naming ``out`` unless ``path`` opens as a video of ``frames`` frames: OpenCV's
+    writer reports no error, and a full disk leaves a truncated file."""
+    with _quiet_stderr():
+        cap = cv2.VideoCapture(str(path))
+        got = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
+        cap.release()
+    if got != frames:
+        raise _write_error(out, f"the video writer wrote {got} of {frames} frames (disk full or not writable?)")
+
+
+def _write_error(out: Path, reason: str) -> OSError:
+    """ENOSPC naming ``out`` when its disk is (nearly) full, else EIO with ``reason``."""
+    st = os.statvfs(out.parent)
+    if st.f_bavail * st.f_frsize < 1 << 20:
+        return OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(out))
+    return OSError(errno.EIO, reason, str(out))
 
 
 def _write_video_and_maps(frames: list[np.ndarray], maps: list[np.ndarray], out: Path, maps_path: Path,
@@ -209,7 +248,7 @@ def _write_video_and_maps(frames: list[np.ndarray], maps: list[np.ndarray], out:
     with atomic_path(out) as tmp:
         writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"mp4v"), fps, (W, H))
         if not writer.isOpened():
-            raise RuntimeError(f"OpenCV could not open a video writer for {out} (mp4v codec)")
+            raise _write_error(out, "could not open an OpenCV video writer there (mp4v codec)")
         for i, (f, m) in enumerate(zip(frames, maps)):
             big = cv2.resize(m, (W, H), interpolation=cv2.INTER_LINEAR)
             u8 = np.clip(big * 255 + 0.5, 0, 255).astype(np.uint8)
@@ -218,5 +257,4 @@ def _write_video_and_maps(frames: list[np.ndarray], maps: list[np.ndarray], out:
             overlay = cv2.addWeighted(cv2.cvtColor(f, cv2.COLOR_RGB2BGR), 0.55, heat, 0.45, 0)
             writer.write(overlay)
         writer.release()
-        if tmp.stat().st_size == 0:
-            raise OSError(errno.EIO, "the video writer wrote nothing (disk full or not writable?)", str(out))
+        _check_video(tmp, out, len(frames))

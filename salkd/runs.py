@@ -8,6 +8,8 @@ Layout of a run folder (written atomically, file by file):
                   so that a moved runs root or dataset keeps its runs;
 ``env.json``      versions, git commit, device, thread count;
 ``history.csv``   one row per epoch, appended as training goes;
+``timings.json``  wall-clock seconds and frames/s per epoch (:mod:`salkd.timings`), kept out of the
+                  other files so that identical runs give identical bytes;
 ``metrics.json``  final validation metrics; its presence marks the run as complete;
 ``checkpoint.pt`` the last state (model, optimizer, step, RNG), for ``resume=True``;
 ``best.pt``       the weights with the best validation score on the stated metric.

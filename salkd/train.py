@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 import os
 import sys
-import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +42,9 @@ from salkd.train_state import (TrainSettings, json_roundtrip, lr_at, make_optimi
 from salkd.runs import (RunError, config_changes, config_matches, describe_changes, environment, is_complete, read_json,
                         write_config)
 from salkd.threads import apply_thread_policy
+from salkd.train_handle import ModelHandle, MethodAdapter, collate
+from salkd.timings import (EpochClock, epoch_timing, open_epoch_seconds, read_timings, resume_timings, totals,
+                           write_timings)
 
 __all__ = ["TrainSettings", "TrainResult", "Trainer", "TrainingInterrupted", "fit", "seed_everything", "resolve_device", "ModelHandle",
            "collate", "distributed_info"]
@@ -60,22 +62,7 @@ class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     interrupted: bool = False
     model: nn.Module | None = None
-
-
-def collate(samples: list[Mapping[str, Any]], device: torch.device) -> dict[str, Any]:
-    """Stack a list of dict samples into a batch on ``device``."""
-    out: dict[str, Any] = {}
-    for key in samples[0]:
-        vals = [s[key] for s in samples]
-        if isinstance(vals[0], torch.Tensor):
-            out[key] = torch.stack(vals).to(device, non_blocking=True)
-        elif isinstance(vals[0], np.ndarray):
-            out[key] = torch.from_numpy(np.stack(vals)).to(device)
-        elif isinstance(vals[0], (int, float, np.integer, np.floating)):
-            out[key] = torch.tensor(vals, device=device)
-        else:
-            out[key] = vals
-    return out
+    timings: dict[str, Any] = field(default_factory=dict)   # wall clock (salkd.timings), not in the above
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -88,41 +75,6 @@ class TrainingInterrupted(KeyboardInterrupt):
     def __str__(self) -> str:
         return (f"interrupted at step {self.step} of {self.run}; rerun the same command to resume "
                 f"from step {self.resume_step}")
-
-
-class _MethodAdapter(nn.Module):
-    """Lets DDP wrap calls to ``forward`` *and* ``forward_train`` of the same module."""
-
-    def __init__(self, inner: nn.Module) -> None:
-        super().__init__()
-        self.inner = inner
-
-    def forward(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        return getattr(self.inner, method)(*args, **kwargs)
-
-
-class ModelHandle:
-    """What a loss closure receives: ``net(x...)`` and ``net.forward_train(x...)`` work unchanged.
-
-    Calls go through the (optionally DDP-wrapped) adapter so gradient synchronization sees them;
-    other attributes are read from the underlying model.
-    """
-
-    def __init__(self, model: nn.Module, wrapped: nn.Module, autocast: Callable[[], Any]) -> None:
-        self.module = model
-        self._wrapped = wrapped
-        self._autocast = autocast
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        with self._autocast():
-            return self._wrapped("forward", *args, **kwargs)
-
-    def forward_train(self, *args: Any, **kwargs: Any) -> Any:
-        with self._autocast():
-            return self._wrapped("forward_train", *args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.module, name)
 
 
 class Trainer:
@@ -146,6 +98,7 @@ class Trainer:
         self.step = 0
         self.saved_step: int | None = None   # the step of the last checkpoint (where a rerun resumes)
         self.history: list[dict[str, Any]] = []
+        self.timings: list[dict[str, Any]] = []   # per closed epoch: seconds, frames/s (timings.json)
         self.best: float | None = None
         self.interrupted = False
 
@@ -189,7 +142,7 @@ class Trainer:
             run.mkdir(parents=True, exist_ok=True)
         self.ckpt_path = run / "checkpoint.pt"
         if force and self.rank == 0:
-            for f in ("checkpoint.pt", "best.pt", "metrics.json", "history.csv"):
+            for f in ("checkpoint.pt", "best.pt", "metrics.json", "history.csv", "timings.json"):
                 (run / f).unlink(missing_ok=True)
         if (run / "config.json").is_file() and not config_matches(run, self.full_config):
             if (self.ckpt_path.is_file() or is_complete(run)) and not force:
@@ -199,7 +152,8 @@ class Trainer:
         if self.resume and is_complete(run) and config_matches(run, self.full_config) and not force:
             self.model.load_state_dict(load_checkpoint(self.ckpt_path)["model"])
             hist = read_history(run / "history.csv")
-            return TrainResult(run=run, metrics=read_json(run / "metrics.json"), history=hist, model=self.model)
+            return TrainResult(run=run, metrics=read_json(run / "metrics.json"), history=hist, model=self.model,
+                               timings=read_timings(run))
         return None
 
     def prepare(self) -> TrainResult | None:
@@ -224,7 +178,8 @@ class Trainer:
             self.optimizer.load_state_dict(state["optimizer"])
             if self.scaler is not None and state.get("scaler"):
                 self.scaler.load_state_dict(state["scaler"])
-            self.step, self.history, self.best = int(state["step"]), list(state["history"]), state.get("best")
+            self.step, self.best = int(state["step"]), state.get("best")
+            self.history, self.timings = resume_timings(self.run_path, state["history"])
             set_rng_state(state["rng"])
             self.saved_step = self.step
             if self.rank == 0 and self.step > 0:
@@ -236,7 +191,7 @@ class Trainer:
             with writing(self.run_path / "env.json"):
                 write_json(self.run_path / "env.json", env | {"world_size": self.world})
 
-        wrapped: nn.Module = _MethodAdapter(model)
+        wrapped: nn.Module = MethodAdapter(model)
         if self.world > 1:
             wrapped = nn.parallel.DistributedDataParallel(
                 wrapped, device_ids=[self.device.index] if self.device.type == "cuda" else None,
@@ -251,13 +206,13 @@ class Trainer:
     def _reset_epoch_stats(self) -> None:
         self.epoch_loss: dict[str, list[float]] = {}
         self.seen = 0
-        self.t_epoch = time.perf_counter()
+        self.clock = EpochClock()
         self.pending_epoch: int | None = None
 
     def _epoch_stats(self) -> dict[str, Any]:
-        """The running sums of the current epoch (per-step losses, frames, seconds), for a mid-epoch checkpoint."""
-        return {"loss": {k: list(v) for k, v in self.epoch_loss.items()}, "seen": self.seen,
-                "seconds": time.perf_counter() - self.t_epoch}
+        """The running sums of the current epoch (per-step losses, frames), for a mid-epoch checkpoint
+        (its seconds go to ``timings.json``)."""
+        return {"loss": {k: list(v) for k, v in self.epoch_loss.items()}, "seen": self.seen}
 
     def _restore_epoch_stats(self, stats: Mapping[str, Any] | None) -> None:
         """Continue the epoch's sums from a mid-epoch checkpoint, so its history row counts every step once.
@@ -266,12 +221,13 @@ class Trainer:
             return
         self.epoch_loss = {k: [float(x) for x in v] for k, v in stats["loss"].items()}
         self.seen = int(stats["seen"])
-        self.t_epoch = time.perf_counter() - float(stats["seconds"])
+        self.clock = EpochClock(open_epoch_seconds(self.run_path, self.step, stats))
         if self.step > 0 and (self.step % self.steps_per_epoch == 0 or self.step >= self.total):
             self.pending_epoch = (self.step - 1) // self.steps_per_epoch
 
     def checkpoint(self, epoch_done: bool = False) -> None:
-        """Write ``checkpoint.pt`` (rank 0): weights, optimizer, scaler, step, history, best, RNG state."""
+        """Write ``checkpoint.pt`` (rank 0): weights, optimizer, scaler, step, history, best, RNG state;
+        then ``timings.json``."""
         if self.rank != 0:
             return
         save_torch(self.ckpt_path, {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
@@ -280,6 +236,9 @@ class Trainer:
                                      "epoch_done": epoch_done, "threads": torch.get_num_threads(),
                                      "epoch_stats": None if epoch_done else self._epoch_stats()})
         self.saved_step = self.step
+        open_epoch = None if epoch_done else {"step": self.step, "seconds": round(self.clock.seconds(), 3)}
+        with writing(self.run_path / "timings.json"):
+            write_timings(self.run_path, self.timings, open_epoch)
 
     # -- one epoch ---------------------------------------------------------------------------
     def _batch(self, perm: list[int], b: int) -> dict[str, Any]:
@@ -313,7 +272,7 @@ class Trainer:
         self.epoch_loss.setdefault("loss", []).append(float(loss.detach()))
         for k, v in logs.items():
             self.epoch_loss.setdefault(k, []).append(float(v))
-        fps = self.seen / max(1e-9, time.perf_counter() - self.t_epoch)
+        fps = self.seen / max(1e-9, self.clock.seconds())
         self.bar.update(1)
         self.bar.set_postfix(loss=f"{float(loss.detach()):.4f}", fps=f"{fps:.0f}", refresh=False)
 
@@ -368,9 +327,8 @@ class Trainer:
     def end_epoch(self, epoch: int) -> None:
         """Validate, keep ``best.pt``, append the history row, checkpoint and rewrite ``history.csv``."""
         s = self.settings
-        elapsed = time.perf_counter() - self.t_epoch
-        row: dict[str, Any] = {"epoch": epoch + 1, "step": self.step, "lr": lr_at(s, self.step - 1, self.total),
-                               "seconds": round(elapsed, 3), "frames_per_s": round(self.seen / max(elapsed, 1e-9), 1)}
+        self.timings.append(epoch_timing(epoch + 1, self.step, self.clock.seconds(), self.seen))
+        row: dict[str, Any] = {"epoch": epoch + 1, "step": self.step, "lr": lr_at(s, self.step - 1, self.total)}
         row.update({f"train_{k}": float(np.mean(v)) for k, v in self.epoch_loss.items()})
         if self.val_fn is not None and self.rank == 0:
             vals = self.validate()
@@ -393,8 +351,6 @@ class Trainer:
             last = history[-1] if history else {}
             metrics = {k[4:]: v for k, v in last.items() if k.startswith("val_")}
             metrics.update({"steps": self.step, "epochs": len(history), "train_loss": last.get("train_loss"),
-                            "train_seconds": float(sum(r["seconds"] for r in history)),
-                            "train_frames_per_s": last.get("frames_per_s"),
                             "select_metric": s.select_metric, "best": self.best})
             with writing(self.run_path / "metrics.json"):
                 write_json(self.run_path / "metrics.json", metrics)
@@ -404,7 +360,7 @@ class Trainer:
             dist.barrier()
         self.model.eval()
         return TrainResult(run=self.run_path, metrics=metrics, history=history, interrupted=self.interrupted,
-                           model=self.model)
+                           model=self.model, timings={"epochs": self.timings, **totals(self.timings)})
 
     def run(self) -> TrainResult:
         """prepare, then train_epoch / end_epoch until the step budget is spent (or interrupted), then finish.

@@ -8,7 +8,9 @@ import dataclasses
 import errno
 import io
 import os
+import pickle
 import random
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
@@ -161,14 +163,27 @@ def writing(path: str | os.PathLike) -> Iterator[None]:
         raise
 
 
+class _ValuePickler(pickle.Pickler):
+    """A pickler without memo: its bytes follow the values alone, not which objects happen to be shared
+    (a resumed run's history rows hold other string objects than an uninterrupted run's)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fast = True
+
+
+_BY_VALUE = types.ModuleType("salkd_pickle_by_value")
+_BY_VALUE.Pickler = _ValuePickler  # type: ignore[attr-defined]
+
+
 def save_torch(path: Path, obj: Mapping[str, Any]) -> None:
     """``torch.save`` atomically; a full disk raises :class:`DiskFullError` naming ``path``.
 
-    The file is written through an open handle, so that torch stores the fixed archive name
-    ``archive`` instead of the temporary file's name: identical runs give byte-identical files."""
+    Identical contents give byte-identical files: the file is written through an open handle (torch then
+    names the archive ``archive``, not after the temporary file) and pickled by value (:class:`_ValuePickler`)."""
     with writing(path), atomic_path(path) as tmp:
         with open(tmp, "wb") as fh:
-            torch.save(dict(obj), fh)
+            torch.save(dict(obj), fh, pickle_module=_BY_VALUE)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:

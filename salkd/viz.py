@@ -117,11 +117,18 @@ def resolve_run(ctx: Any, run: str | os.PathLike) -> Path:
 
 
 def history(run: str | os.PathLike) -> pd.DataFrame:
-    """A run's ``history.csv`` (one row per epoch)."""
+    """A run's ``history.csv`` (one row per epoch) with its ``seconds`` / ``frames_per_s`` from ``timings.json``."""
+    from salkd.timings import TIMING_COLUMNS, read_timings
+
     p = Path(run) / "history.csv"
     if not p.is_file():
         raise FileNotFoundError(f"{p} does not exist: the run has not finished an epoch")
-    return pd.read_csv(p)
+    df = pd.read_csv(p)
+    epochs = read_timings(run)["epochs"]
+    if epochs and "epoch" in df.columns and not set(TIMING_COLUMNS) & set(df.columns):
+        t = pd.DataFrame(epochs)
+        df = df.merge(t[["epoch", *[c for c in TIMING_COLUMNS if c in t.columns]]], on="epoch", how="left")
+    return df
 
 
 def plot_histories(runs: Mapping[str, str | os.PathLike], *, title: str = "") -> Figure:

@@ -186,9 +186,21 @@ def test_failed_predict_leaves_no_maps_folder(tmp_path, monkeypatch, capsys):
         def isOpened(self) -> bool: return False
 
     monkeypatch.setattr(cv2, "VideoWriter", ClosedWriter)
-    with pytest.raises(RuntimeError, match="could not open a video writer"):
-        cli.main(["predict", str(tmp_path / "good"), *base[2:]])
+    assert cli.main(["predict", str(tmp_path / "good"), *base[2:]]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (f"salkd: error: {out}: could not open an OpenCV video writer there "
+                                                        f"(mp4v codec); check that path (permissions, a read-only mount, "
+                                                        f"a file where a folder should be) or choose another, and rerun")
     assert not (tmp_path / "o_maps").exists() and not out.exists()
     monkeypatch.undo()
     assert cli.main(["predict", str(tmp_path / "good"), *base[2:]]) == 0
     assert len(list((tmp_path / "o_maps").glob("*.png"))) == 3 and out.is_file()
+
+
+def test_ctrl_c_while_the_parser_loads_is_one_line(monkeypatch, capsys):
+    """Building the parser imports torch (seconds): Ctrl-C then is the same one line, no traceback."""
+    def loading():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", loading)
+    assert cli.main(["reproduce", "--profile", "smoke"]) == 130
+    assert capsys.readouterr().err == "salkd: interrupted; rerun the same command to resume\n"

@@ -1,6 +1,9 @@
 """Tests of ``salkd.export.export_onnx``: round trip through ONNX Runtime, errors, atomic output."""
 from __future__ import annotations
 
+import errno
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -91,3 +94,59 @@ def test_uva_st_round_trip(tmp_path) -> None:
     models = pytest.importorskip("salkd.models")
     rep = export_onnx(models.build("uva_st"), tmp_path / "uva.onnx", res=32)
     assert rep["max_abs_diff"] < 1e-4
+
+
+class _FullDisk:
+    """A file whose writes fail as on a full disk."""
+
+    def __init__(self, *a, **k) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def write(self, data) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_failed_write_is_an_os_error_naming_the_file(tmp_path, monkeypatch) -> None:
+    from salkd import atomic
+
+    target = tmp_path / "m.onnx"
+    target.write_bytes(b"old")
+    monkeypatch.setattr(atomic, "open", _FullDisk, raising=False)
+    with pytest.raises(OSError) as info:
+        export_onnx(TinyFrame(), target, res=16)
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(target)
+    assert target.read_bytes() == b"old" and [p.name for p in tmp_path.iterdir()] == ["m.onnx"]
+
+
+def test_export_write_failures_are_one_error_line(tmp_path, monkeypatch, capfd) -> None:
+    """A full disk, or a folder that appears at ``--out`` after the checks: one ``salkd: error:`` line naming it."""
+    from salkd import atomic, cli
+
+    def one_line(argv: list[str]) -> str:
+        capfd.readouterr()
+        assert cli.main(argv) == 2
+        err = capfd.readouterr().err
+        assert err.count("\n") == 1 and err.startswith("salkd: error: ") and "Traceback" not in err, err
+        return err.strip()[len("salkd: error: "):]
+
+    out = tmp_path / "m.onnx"
+    with monkeypatch.context() as m:
+        m.setattr(atomic, "open", _FullDisk, raising=False)
+        assert one_line(["export", "skd_spatial", "--out", str(out), "--res", "32"]) == (
+            f"no space left on device while writing {out}; free space and rerun to resume")
+    real = atomic.write_bytes
+
+    def folder_appears(path, data, shown=None):
+        Path(path).mkdir()
+        return real(path, data, shown)
+
+    monkeypatch.setattr("salkd.export.write_bytes", folder_appears)
+    msg = one_line(["export", "skd_spatial", "--out", str(out), "--res", "32"])
+    assert msg.startswith(f"{out}: is a directory"), msg
+    assert [p.name for p in tmp_path.iterdir()] == ["m.onnx"]

@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -131,18 +132,65 @@ def test_predict_removes_temporary_files_of_a_killed_predict(tmp_path, capsys):
     assert not video_tmp.exists() and not maps_tmp.exists() and alive.exists()
 
 
-def test_failed_image_write_is_one_error_line_and_keeps_the_old_maps(tmp_path, capsys, monkeypatch):
-    import cv2
+class _FullDisk:
+    """A file whose writes fail as on a full disk."""
+
+    def __init__(self, *a, **k) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def write(self, data) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_failed_image_write_is_one_error_line_and_keeps_the_old_maps(tmp_path, capfd, monkeypatch):
+    from salkd import atomic
 
     run, out = _tiny_run(tmp_path / "run"), tmp_path / "o.mp4"
     assert cli.main(_predict(_frames(tmp_path / "a", 3), run, out)) == 0
     old = {p.name: p.read_bytes() for p in (tmp_path / "o_maps").iterdir()}
     old_video = out.read_bytes()
     frames = _frames(tmp_path / "b", 5)
-    monkeypatch.setattr(cv2, "imwrite", lambda *a, **k: False)          # what a full disk gives
-    msg = _one_error_line(capsys, _predict(frames, run, out))
-    assert str(tmp_path / "o_maps" / "00000.png") in msg and "could not write" in msg
+    capfd.readouterr()
+    monkeypatch.setattr(atomic, "open", _FullDisk, raising=False)      # the maps' writes hit a full disk
+    msg = _one_error_line(capfd, _predict(frames, run, out))            # capfd: no C-level libpng message either
+    assert msg == (f"no space left on device while writing {tmp_path / 'o_maps' / '00000.png'}; "
+                   f"free space and rerun to resume")
     assert {p.name: p.read_bytes() for p in (tmp_path / "o_maps").iterdir()} == old and out.read_bytes() == old_video
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_a_truncated_overlay_video_is_an_error_not_a_result(tmp_path, capfd, monkeypatch):
+    """OpenCV's video writer reports nothing on a full disk: the video is read back and its frames counted."""
+    import cv2
+
+    run, out = _tiny_run(tmp_path / "run"), tmp_path / "o.mp4"
+    real = cv2.VideoWriter
+
+    class LosesFrames:                                                   # a full disk after the first frame
+        def __init__(self, *a) -> None:
+            self.w, self.n = real(*a), 0
+
+        def isOpened(self) -> bool:
+            return self.w.isOpened()
+
+        def write(self, frame) -> None:
+            self.n += 1
+            if self.n == 1:
+                self.w.write(frame)
+
+        def release(self) -> None:
+            self.w.release()
+
+    monkeypatch.setattr(cv2, "VideoWriter", LosesFrames)
+    msg = _one_error_line(capfd, _predict(_frames(tmp_path / "f", 4), run, out))
+    assert msg.startswith(f"{out}: the video writer wrote 1 of 4 frames"), msg
+    assert not out.exists() and not (tmp_path / "o_maps").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
@@ -167,3 +215,21 @@ def test_out_under_a_file_is_one_error_line(tmp_path, capsys):
     msg = _one_error_line(capsys, _predict(frames, run, tmp_path / "afile" / "sub" / "o.mp4"))
     assert str(tmp_path / "afile") in msg and "not a folder" in msg
     assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_a_read_only_out_folder_names_the_folder_not_a_temporary_name(tmp_path, capsys, monkeypatch):
+    from salkd import atomic
+    from salkd.predict import predict_video
+
+    def read_only(path):
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    run, frames = _tiny_run(tmp_path / "run"), _frames(tmp_path / "f", 2)
+    monkeypatch.setattr(atomic, "_new_dir", read_only)
+    monkeypatch.setattr(atomic, "_new_file", read_only)
+    with pytest.raises(OSError) as info:
+        predict_video(frames, run, tmp_path / "o.mp4", device="cpu", progress=False, allow_unfinished=True)
+    assert info.value.errno == errno.EROFS and info.value.filename == str(tmp_path)
+    monkeypatch.setattr(os, "access", lambda *a, **k: False)             # what root sees on a read-only mount
+    msg = _one_error_line(capsys, _predict(frames, run, tmp_path / "o.mp4", "--allow-unfinished"))
+    assert msg == f"--out {tmp_path / 'o.mp4'}: {tmp_path} is not writable (read-only mount or permissions); choose another --out"

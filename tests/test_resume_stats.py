@@ -1,4 +1,5 @@
-"""A run resumed inside an epoch reports the epoch's train loss, seconds and frames/s over all its steps."""
+"""A run resumed inside an epoch reports the epoch's train loss (``history.csv``), seconds and frames/s
+(``timings.json``) over all its steps."""
 from __future__ import annotations
 
 import csv
@@ -11,6 +12,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _toy import ToyDataset, toy_loss, toy_model  # noqa: E402
 
+from salkd.timings import read_timings  # noqa: E402
 from salkd.train import TrainingInterrupted, TrainSettings, fit  # noqa: E402
 
 _TIMING = {"seconds", "frames_per_s"}
@@ -26,12 +28,13 @@ def _rows(run: Path) -> list[dict[str, str]]:
 
 
 def _check_same_history(full: Path, resumed: Path) -> None:
-    """Same rows except timing; every epoch's frames/s counts all its frames (seconds * frames/s = 48)."""
+    """Same rows, none with timing; every epoch's frames/s counts all its frames (seconds * frames/s = 48)."""
     a, b = _rows(full), _rows(resumed)
-    assert [{k: v for k, v in r.items() if k not in _TIMING} for r in a] == \
-           [{k: v for k, v in r.items() if k not in _TIMING} for r in b]
-    for r in b:
-        assert float(r["seconds"]) * float(r["frames_per_s"]) == pytest.approx(_FRAMES_PER_EPOCH, rel=0.05, abs=0.5)
+    assert a == b and not _TIMING & set(a[0])
+    epochs = read_timings(resumed)["epochs"]
+    assert [e["epoch"] for e in epochs] == [1, 2, 3]
+    for e in epochs:
+        assert float(e["seconds"]) * float(e["frames_per_s"]) == pytest.approx(_FRAMES_PER_EPOCH, rel=0.05, abs=0.5)
 
 
 @pytest.mark.parametrize("stop", [8, 6, 18])  # mid-epoch; after an epoch's last step; after the last step
@@ -40,12 +43,14 @@ def test_resumed_history_equals_uninterrupted(tmp_path: Path, stop: int) -> None
     part = fit(toy_model(), toy_loss, ToyDataset(), tmp_path / "part", _settings(), stop_after_steps=stop)
     assert part.interrupted
     saved = torch.load(tmp_path / "part" / "checkpoint.pt", weights_only=True)["epoch_stats"]
-    assert saved["seen"] == 8 * (stop - 6 * ((stop - 1) // 6)) and saved["seconds"] > 0
+    assert saved["seen"] == 8 * (stop - 6 * ((stop - 1) // 6)) and "seconds" not in saved
+    assert read_timings(tmp_path / "part")["open_epoch"]["seconds"] > 0
     resumed = fit(toy_model(), toy_loss, ToyDataset(), tmp_path / "part", _settings())
     _check_same_history(full.run, resumed.run)
     assert resumed.metrics["train_loss"] == full.metrics["train_loss"]
-    assert resumed.metrics["epochs"] == 3 and resumed.metrics["train_frames_per_s"] > 0
-    assert resumed.metrics["train_seconds"] == pytest.approx(sum(float(r["seconds"]) for r in _rows(resumed.run)))
+    assert resumed.metrics["epochs"] == 3 and resumed.timings["train_frames_per_s"] > 0
+    assert resumed.timings["train_seconds"] == pytest.approx(sum(e["seconds"] for e in resumed.timings["epochs"]))
+    assert read_timings(resumed.run)["train_seconds"] == pytest.approx(resumed.timings["train_seconds"])
 
 
 def test_ctrl_c_mid_epoch_resumes_from_the_last_checkpoint(tmp_path: Path, capsys) -> None:
