@@ -280,7 +280,9 @@ _REAL_CPU["distill"] = {
 # from scratch at 64x64) learns from k of their masks and CSNet's maps of the rest, k in {0, 3, 10, 30}, and is
 # scored on the 6 DAVIS val sequences by sequence. Adam (fastvsod's SGD at lr 1e-3 barely leaves the centred
 # Gaussian in this budget); the same steps in every row.
-_REAL_CPU["distill"]["vsod"] = {"teacher": "csnet_x2", "train": "shared:davis2016/train", "test": "shared:davis2016/val",
+_REAL_CPU["distill"]["vsod"] = {"teacher": "csnet_x2", "teacher_note": "published weights (Gao et al., ECCV 2020), "
+                                "trained on DUTS-TR: never on DAVIS",
+                                "train": "shared:davis2016/train", "test": "shared:davis2016/val",
                                 "res": 64, "iters": 250, "batch": 8, "optimizer": "adam", "lr": 1e-3,
                                 "k": [0, 3, 10, "all"], "arms": ["teacher", "masks"]}
 

@@ -61,7 +61,8 @@ def table(ctx: Context, sc: Mapping[Any, list[pd.DataFrame]]) -> pd.DataFrame:
     for key, frames in sc.items():
         f, m = estimate(_units(frames, "max_f")), estimate(_units(frames, "mae"))
         if key == "teacher":
-            name, k, arm, trained = f"teacher {sec['teacher']}", "-", "teacher-row", "its own training set"
+            name, k, arm = f"teacher {sec['teacher']}", "-", "teacher-row"
+            trained = str(sec.get("teacher_note") or "the profile's vsod training split")
         elif key == "centre":
             name, k, arm, trained = "centred Gaussian", "-", "centre", "nothing"
         else:
