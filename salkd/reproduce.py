@@ -118,13 +118,25 @@ def _describe_failure(name: str, exc: BaseException) -> str:
     return f"notebook {name} failed: {type(exc).__name__}: {exc}"
 
 
-def _summary(outcomes: list[Outcome]) -> str:
+def _summary(outcomes: list[Outcome], training: dict[str, float] | None = None) -> str:
+    """The notebook time table, then one line: the total, the slowest notebook and, when runs were trained
+    during the call, how many and their frames per second of training (:func:`salkd.timings.trained_since`)."""
     w = max([len(o.name) for o in outcomes] + [8])
     lines = [f"{'notebook':<{w}}  {'status':<8}  {'seconds':>8}", f"{'-' * w}  {'-' * 8}  {'-' * 8}"]
     for o in outcomes:
         secs = f"{o.seconds:8.1f}" if o.status in ("ran", "failed") else f"{'':>8}"
         lines.append(f"{o.name:<{w}}  {o.status:<8}  {secs}")
-    lines.append(f"{'total':<{w}}  {'':<8}  {sum(o.seconds for o in outcomes):8.1f}")
+    total = sum(o.seconds for o in outcomes)
+    lines.append(f"{'total':<{w}}  {'':<8}  {total:8.1f}")
+    ran = [o for o in outcomes if o.status in ("ran", "failed")]
+    if ran:
+        slow = max(ran, key=lambda o: o.seconds)
+        line = (f"total {total / 60:.1f} min; slowest {slow.name} {slow.seconds:.0f} s "
+                f"({slow.seconds / max(total, 1e-9):.0%})")
+        if training and training.get("runs"):
+            line += (f"; {int(training['runs'])} runs trained, {training['seconds'] / 60:.1f} min of training at "
+                     f"{training['frames_per_s']:.0f} frames/s")
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -238,6 +250,7 @@ def reproduce(profile: str | None = "quick", *, data_fixation: str | os.PathLike
 
     # one reproduce per output folder: a second one stops at once instead of failing halfway
     with locked(dest, wait=False, what="reproduce output folder"):
+        started = time.time()
         cwd = str(paths.home())
         code = 0
         for i, nb in enumerate(todo):
@@ -275,7 +288,9 @@ def reproduce(profile: str | None = "quick", *, data_fixation: str | os.PathLike
                                "seconds": round(secs, 2), "finished": time.strftime("%Y-%m-%dT%H:%M:%S")})
             results.append(Outcome(name, "ran", secs, dest / nb.name))
             print(f"[{i + 1}/{len(todo)}] {name}: done in {secs:.1f} s", flush=True)
-        print(_summary(results), flush=True)
+        from salkd.timings import trained_since
+
+        print(_summary(results, trained_since(runs_root / profile, started)), flush=True)
         _write_timings(runs_root / profile / "timings.csv", results)
     return code
 

@@ -19,7 +19,7 @@ from typing import Any, Mapping, Sequence
 from salkd.atomic import write_json
 
 __all__ = ["TIMING_COLUMNS", "TIMING_METRICS", "EpochClock", "split_timing", "epoch_timing", "totals",
-           "write_timings", "read_timings", "open_epoch_seconds", "resume_timings"]
+           "write_timings", "read_timings", "open_epoch_seconds", "resume_timings", "trained_since"]
 
 #: the timing columns of a history row (in ``history.csv`` of runs written before ``timings.json``)
 TIMING_COLUMNS = ("seconds", "frames_per_s")
@@ -117,3 +117,28 @@ def resume_timings(run: str | os.PathLike, history: Sequence[Mapping[str, Any]]
         return kept, old
     stored = read_timings(run)["epochs"] if (Path(run) / FILE).is_file() else []
     return kept, [dict(e) for e in stored if int(e.get("epoch") or 0) <= len(kept)]
+
+
+def trained_since(root: str | os.PathLike, since: float) -> dict[str, float]:
+    """What was trained under ``root`` since the wall-clock time ``since``: the runs whose ``timings.json`` was
+    written then (``runs``), their training seconds summed (``seconds``) and frames over seconds
+    (``frames_per_s``, each epoch's frames = its frames/s x its seconds); zeros when nothing was trained."""
+    runs, secs, frames = 0, 0.0, 0.0
+    for f in Path(root).rglob(FILE):
+        try:
+            if f.stat().st_mtime < since:
+                continue
+        except OSError:
+            continue
+        data = _read_json(f)
+        if not isinstance(data, dict) or not isinstance(data.get("epochs"), list):
+            continue
+        runs += 1
+        for e in data["epochs"]:
+            try:
+                s_, fps = float(e["seconds"]), float(e["frames_per_s"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            secs += s_
+            frames += s_ * fps
+    return {"runs": runs, "seconds": secs, "frames_per_s": frames / secs if secs > 0 else 0.0}

@@ -76,3 +76,31 @@ def test_ctrl_c_mid_epoch_resumes_from_the_last_checkpoint(tmp_path: Path, capsy
     _check_same_history(full.run, resumed.run)
     for (k, a), (_, b) in zip(full.model.state_dict().items(), resumed.model.state_dict().items()):
         assert torch.equal(a, b), k
+
+
+def test_trained_since_sums_the_runs_written_after_the_call_started(tmp_path):
+    import json
+    import os
+    import time
+
+    from salkd.reproduce import Outcome, _summary
+    from salkd.timings import trained_since
+
+    def run(name: str, epochs: list[tuple[float, float]], mtime: float) -> None:
+        d = tmp_path / "stage" / name
+        d.mkdir(parents=True)
+        f = d / "timings.json"
+        f.write_text(json.dumps({"epochs": [{"epoch": i + 1, "step": 1, "seconds": s, "frames_per_s": fps}
+                                            for i, (s, fps) in enumerate(epochs)]}))
+        os.utime(f, (mtime, mtime))
+
+    now = time.time()
+    run("old", [(100.0, 10.0)], now - 3600)          # trained before the call: not counted
+    run("a", [(10.0, 100.0), (30.0, 200.0)], now)    # 1,000 + 6,000 frames in 40 s
+    run("b", [(60.0, 50.0)], now)                    # 3,000 frames in 60 s
+    got = trained_since(tmp_path, now - 60)
+    assert got["runs"] == 2 and got["seconds"] == 100.0 and got["frames_per_s"] == 100.0
+    assert trained_since(tmp_path / "none", now)["runs"] == 0
+    text = _summary([Outcome("00_data", "ran", 30.0), Outcome("06_ablations", "ran", 90.0)], got)
+    last = text.splitlines()[-1]
+    assert "slowest 06_ablations 90 s (75%)" in last and "2 runs trained" in last and "100 frames/s" in last
