@@ -1,6 +1,7 @@
 """Tiny on-disk datasets in every supported layout, built in tmp dirs for the data-layer tests."""
 from __future__ import annotations
 
+import errno
 from pathlib import Path
 
 import cv2
@@ -147,3 +148,19 @@ def make_duts(root: Path, n: int = 3) -> Path:
         write_img(root / "DUTS-TR-Image" / f"ILSVRC_{i:05d}.jpg", f)
         write_img(root / "DUTS-TR-Mask" / f"ILSVRC_{i:05d}.png", m)
     return root
+
+
+class FullDisk:
+    """Stands in for ``open`` in a module under test: a file whose writes fail as on a full disk."""
+
+    def __init__(self, *a, **k) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass
+
+    def write(self, data) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from salkd.export import ExportError, export_onnx
+from data_fixtures import FullDisk  # noqa: E402
 
 
 class TinyFrame(nn.Module):
@@ -96,28 +97,12 @@ def test_uva_st_round_trip(tmp_path) -> None:
     assert rep["max_abs_diff"] < 1e-4
 
 
-class _FullDisk:
-    """A file whose writes fail as on a full disk."""
-
-    def __init__(self, *a, **k) -> None:
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-    def write(self, data) -> int:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-
 def test_a_failed_write_is_an_os_error_naming_the_file(tmp_path, monkeypatch) -> None:
     from salkd import atomic
 
     target = tmp_path / "m.onnx"
     target.write_bytes(b"old")
-    monkeypatch.setattr(atomic, "open", _FullDisk, raising=False)
+    monkeypatch.setattr(atomic, "open", FullDisk, raising=False)
     with pytest.raises(OSError) as info:
         export_onnx(TinyFrame(), target, res=16)
     assert info.value.errno == errno.ENOSPC and info.value.filename == str(target)
@@ -137,7 +122,7 @@ def test_export_write_failures_are_one_error_line(tmp_path, monkeypatch, capfd) 
 
     out = tmp_path / "m.onnx"
     with monkeypatch.context() as m:
-        m.setattr(atomic, "open", _FullDisk, raising=False)
+        m.setattr(atomic, "open", FullDisk, raising=False)
         assert one_line(["export", "skd_spatial", "--out", str(out), "--res", "32"]) == (
             f"no space left on device while writing {out}; free space and rerun to resume")
     real = atomic.write_bytes

@@ -12,26 +12,11 @@ import torch
 
 from salkd import atomic, cli
 from salkd.locks import locked
-
-
-class _FullDisk:
-    """A file whose writes fail as on a full disk."""
-
-    def __init__(self, *a, **k) -> None:
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-    def write(self, data) -> int:
-        raise OSError(errno.ENOSPC, "No space left on device")
+from data_fixtures import FullDisk  # noqa: E402
 
 
 def test_text_and_json_writes_name_their_file_not_a_temporary_one(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(atomic, "open", _FullDisk, raising=False)
+    monkeypatch.setattr(atomic, "open", FullDisk, raising=False)
     for write in (atomic.write_text, atomic.write_json):
         with pytest.raises(OSError) as info:
             write(tmp_path / "t.csv", "x")
@@ -73,7 +58,7 @@ def test_evaluate_csv_on_a_full_disk_is_one_line_naming_it(tmp_path: Path, monke
     run = tmp_path / "run"
     run.mkdir()
     (run / "config.json").write_text(json.dumps({"res": 32}))
-    monkeypatch.setattr(atomic, "open", _FullDisk, raising=False)
+    monkeypatch.setattr(atomic, "open", FullDisk, raising=False)
     assert cli.main(["evaluate", str(run), "--data", str(tmp_path), "--csv", str(tmp_path / "t.csv")]) == 2
     err = capsys.readouterr().err
     assert err.endswith(f"salkd: error: no space left on device while writing {tmp_path / 't.csv'}; free space and "

@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from salkd import cli
+from data_fixtures import FullDisk  # noqa: E402
 
 
 def _tiny_run(root: Path, **extra) -> Path:
@@ -132,22 +133,6 @@ def test_predict_removes_temporary_files_of_a_killed_predict(tmp_path, capsys):
     assert not video_tmp.exists() and not maps_tmp.exists() and alive.exists()
 
 
-class _FullDisk:
-    """A file whose writes fail as on a full disk."""
-
-    def __init__(self, *a, **k) -> None:
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        pass
-
-    def write(self, data) -> int:
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-
 def test_failed_image_write_is_one_error_line_and_keeps_the_old_maps(tmp_path, capfd, monkeypatch):
     from salkd import atomic
 
@@ -157,7 +142,7 @@ def test_failed_image_write_is_one_error_line_and_keeps_the_old_maps(tmp_path, c
     old_video = out.read_bytes()
     frames = _frames(tmp_path / "b", 5)
     capfd.readouterr()
-    monkeypatch.setattr(atomic, "open", _FullDisk, raising=False)      # the maps' writes hit a full disk
+    monkeypatch.setattr(atomic, "open", FullDisk, raising=False)      # the maps' writes hit a full disk
     msg = _one_error_line(capfd, _predict(frames, run, out))            # capfd: no C-level libpng message either
     assert msg == (f"no space left on device while writing {tmp_path / 'o_maps' / '00000.png'}; "
                    f"free space and rerun to resume")

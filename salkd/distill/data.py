@@ -25,7 +25,7 @@ import numpy as np
 from salkd.context import Context, profile_path
 from salkd.data import DatasetError, Video, VideoDataset, open_dataset
 
-__all__ = ["corpus", "fidelity_set", "test_set", "gaze_videos", "scarcity_pool", "scarcity_test", "training_set", "clips",
+__all__ = ["check_held_out", "corpus", "fidelity_set", "test_set", "gaze_videos", "scarcity_pool", "scarcity_test", "training_set", "clips",
            "spread", "pool_name"]
 
 
@@ -61,12 +61,17 @@ def corpus(ctx: Context) -> VideoDataset:
 def fidelity_set(ctx: Context) -> VideoDataset:
     """Video held out of the corpus for the fidelity table (``distill.fidelity``): frames only. A video also
     in the corpus raises ``DatasetError``."""
-    fid, cor = _open_frames(ctx, "fidelity", "val"), corpus(ctx)
-    shared = {str(f) for v in fid.videos for f in v.frames[:1]} & {str(f) for v in cor.videos for f in v.frames}
-    if shared:
-        raise DatasetError(f"distill.fidelity shares frames with distill.corpus (e.g. {sorted(shared)[0]}): "
-                           f"hold the fidelity videos out of the corpus")
+    fid = _open_frames(ctx, "fidelity", "val")
+    check_held_out(fid, corpus(ctx), "distill.fidelity", "distill.corpus")
     return fid
+
+
+def check_held_out(held: VideoDataset, pool: VideoDataset, held_key: str, pool_key: str) -> None:
+    """Raise ``DatasetError`` naming the settings when a video of ``held`` starts on a frame of ``pool``."""
+    shared = {str(f) for v in held.videos for f in v.frames[:1]} & {str(f) for v in pool.videos for f in v.frames}
+    if shared:
+        raise DatasetError(f"{held_key} shares frames with {pool_key} (e.g. {sorted(shared)[0]}): the videos of "
+                           f"{held_key} must be held out of {pool_key}")
 
 
 def gaze_videos(ctx: Context) -> list[Video]:
