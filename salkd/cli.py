@@ -7,7 +7,7 @@ import json
 import signal
 import sys
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NoReturn
 
 __all__ = ["main", "build_parser"]
 
@@ -44,11 +44,19 @@ def _non_negative_int(text: str) -> int:
     return n
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one ``salkd: error:`` line for a refused argument (no usage block), exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        where = self.prog.split(" ", 1)[1] + ": " if " " in self.prog else ""
+        self.exit(2, f"salkd: error: {where}{message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from salkd.config import profile_names
     from salkd.papers import STAGES
 
-    p = argparse.ArgumentParser(prog="salkd", description="Spatiotemporal knowledge distillation for video "
+    p = _Parser(prog="salkd", description="Spatiotemporal knowledge distillation for video "
                                 "saliency: reproducible paper notebooks (skd, uvanet, fastvsod).")
     p.add_argument("--debug", action="store_true", help="show the full traceback of any error")
     # --debug is also accepted after the command; SUPPRESS keeps a subcommand from resetting it to False

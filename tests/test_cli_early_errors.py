@@ -31,11 +31,14 @@ def _one_error_line(capsys, argv: list[str]) -> str:
 
 
 def _usage_error(capsys, argv: list[str]) -> str:
-    """argparse's refusal: exit 2 and its usage message naming the option."""
+    """argparse's refusal: exit 2 and one ``salkd: error:`` line naming the option (no usage block)."""
     with pytest.raises(SystemExit) as info:
         cli.main(argv)
     assert info.value.code == 2
-    return capsys.readouterr().err
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("salkd: error: ") and "usage:" not in err, err
+    return err
 
 
 def _tiny_run(root: Path, name: str = "skd_spatial") -> Path:
