@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -367,11 +368,16 @@ class Trainer:
         The run folder is locked meanwhile (a second process on the same run stops with a clear message)."""
         from salkd.locks import locked
 
+        new_folder = not self.run_path.exists()
         try:
             if distributed_info()[0] != 0:
                 return self._run()
             with locked(self.run_path, wait=False, what="run folder"):
                 return self._run()
+        except OSError:  # e.g. a full disk before the first checkpoint: leave no empty run folder behind
+            if new_folder and self.rank == 0 and not (self.run_path / "checkpoint.pt").exists():
+                shutil.rmtree(self.run_path, ignore_errors=True)
+            raise
         except KeyboardInterrupt as exc:
             if isinstance(exc, TrainingInterrupted):
                 raise

@@ -94,3 +94,18 @@ def test_a_video_writer_that_cannot_open_on_a_full_disk_says_so(tmp_path: Path, 
     assert capsys.readouterr().err.splitlines()[-1] == (f"salkd: error: no space left on device while writing {out}; "
                                                         f"free space and rerun to resume")
     assert not out.exists() and not (tmp_path / "o_maps").exists()
+
+
+def test_training_on_a_full_disk_leaves_no_empty_run_folder(tmp_path: Path, monkeypatch) -> None:
+    import sys as _sys
+
+    _sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _toy import ToyDataset, toy_loss, toy_model
+
+    from salkd.train import TrainSettings, fit
+
+    monkeypatch.setattr(atomic, "open", FullDisk, raising=False)   # config.json is the first write
+    settings = TrainSettings(epochs=1, batch_size=8, lr=1e-2, seed=1, progress=False, device="cpu")
+    with pytest.raises(OSError, match="no space left on device while writing .*config.json"):
+        fit(toy_model(), toy_loss, ToyDataset(), tmp_path / "run", settings, config={"stage": "t"})
+    assert not (tmp_path / "run").exists() and not list(tmp_path.iterdir())
