@@ -21,6 +21,7 @@ from salkd import paths
 from salkd.atomic import write_json
 from salkd.config import get_profile
 from salkd.data.splits import split_dataset
+from salkd.declarations import task_of_stage
 from salkd.locks import locked
 from salkd.runs import (comparable, data_fingerprint, data_ref, data_sha256, is_complete, read_json, run_from_ref, run_ref,
                         upstream_fingerprints)
@@ -362,7 +363,7 @@ def evaluate_run(ctx: Context, run: str | os.PathLike, split: str = "test", *, o
 
     run = Path(run)
     cfg = read_json(run / "config.json")
-    task = task or cfg.get("task") or ("vsod" if str(cfg.get("stage", "")).startswith("fastvsod") else "fixation")
+    task = task or cfg.get("task") or task_of_stage(str(cfg.get("stage", ""))) or "fixation"
     out = run / eval_file(split, output).name
     ck = run / "checkpoint.pt" if (run / "checkpoint.pt").is_file() else run / "config.json"
     ds = ctx.dataset(task, split)

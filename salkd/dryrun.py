@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from salkd.atomic import write_json
+from salkd.declarations import task_of_stage
 
 __all__ = ["DryRunSettings", "DryRunReport", "dry_run_overrides", "changed_keys", "write_random_backbone",
            "check_outputs", "run_ddp", "dry_run", "TRAINING_STAGES"]
@@ -238,7 +239,7 @@ def check_outputs(root: str | os.PathLike, profile: str, cfg: Mapping[str, Any],
             if not 1 <= steps <= 2 * s.steps:   # two epochs at most (skd's Ablation-O: epochs + st_epochs)
                 rep.problems.append(f"{run}: {steps} optimizer steps, expected 1 to {2 * s.steps}")
             kw = (c.get("model") or {}).get("kwargs") or {}
-            if stage.startswith("fastvsod") and kw.get("backbone") == fc["backbone"]:
+            if task_of_stage(stage) == "vsod" and kw.get("backbone") == fc["backbone"]:
                 if float(kw.get("width", 1.0)) != float(fc["width"]):
                     rep.problems.append(f"{run}: backbone width {kw.get('width')} != the profile's {fc['width']}")
                 if stage == "fastvsod_stage1" and fc.get("pretrained") and not kw.get("pretrained_path"):

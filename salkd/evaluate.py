@@ -41,6 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from salkd.declarations import task_of_model, task_of_stage
 from salkd.sizes import as_size
 from salkd.tensors import from_array
 
@@ -118,15 +119,6 @@ def _resolve_model(model_or_run: nn.Module | str | os.PathLike) -> nn.Module:
     return load_for_inference(model_or_run)[0]
 
 
-def _task_of_name(name: str) -> str | None:
-    """The task of a model by its registry name (``pretrained:<arch>`` for published teachers)."""
-    if name == "fastvsod" or name.startswith("pretrained:csnet"):
-        return "vsod"
-    if name.startswith(("skd_", "uva_", "teacher_", "pretrained:tinyhd")):
-        return "fixation"
-    return None
-
-
 def model_task(model_or_run: nn.Module | str | os.PathLike | None) -> str | None:
     """``"fixation"`` or ``"vsod"``: what a run folder (its ``config.json``) or a salkd model predicts;
     None when it cannot be told (a model built outside salkd)."""
@@ -136,7 +128,7 @@ def model_task(model_or_run: nn.Module | str | os.PathLike | None) -> str | None
         if getattr(model_or_run, "salkd_task", None) in ("fixation", "vsod"):  # set by the stage that trains it
             return str(model_or_run.salkd_task)
         spec = getattr(model_or_run, "salkd_spec", None)
-        return _task_of_name(str(spec.get("name", ""))) if isinstance(spec, Mapping) else None
+        return task_of_model(str(spec.get("name", ""))) if isinstance(spec, Mapping) else None
     from salkd.runs import RunError, read_json
 
     try:
@@ -145,10 +137,11 @@ def model_task(model_or_run: nn.Module | str | os.PathLike | None) -> str | None
         return None
     if cfg.get("task") in ("fixation", "vsod"):
         return str(cfg["task"])
-    if str(cfg.get("stage", "")).startswith("fastvsod"):
-        return "vsod"
+    by_stage = task_of_stage(str(cfg.get("stage", "")))
+    if by_stage == "vsod":  # the declared stages of a VSOD paper (a fixation stage may hold teachers of either)
+        return by_stage
     model = cfg.get("model")
-    return _task_of_name(str(model.get("name", ""))) if isinstance(model, Mapping) else None
+    return task_of_model(str(model.get("name", ""))) if isinstance(model, Mapping) else None
 
 
 def _check_run(model_or_run: Any, task: str, root: Any) -> None:

@@ -24,6 +24,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
+from salkd.declarations import paper_of_stage, task_of_key, task_of_stage
 from salkd.explore import (FIXATION_STAGES, MAX_MAPS, VSOD_STAGES, Explorer, complete_runs, explore, main_runs,
                            main_selection, main_settings, run_config, run_table, teacher_runs)
 from salkd.viz import (compare_maps, default_picks, figure, frame_metrics, ground_truth, history, overlay,
@@ -82,7 +83,7 @@ def results_view(df: pd.DataFrame, metrics: Sequence[str] | None = None, extra: 
 def _paper_row(key: str, v: Any) -> dict[str, Any]:
     if isinstance(v, dict):
         return dict(v)
-    if key.startswith("fastvsod") and isinstance(v, tuple) and len(v) == 2:
+    if task_of_key(key) == "vsod" and isinstance(v, tuple) and len(v) == 2:
         return {"max_f": v[0], "mae": v[1]}
     return {"value": v}
 
@@ -153,15 +154,16 @@ def run_settings(ctx: Any, stage: str) -> dict[str, str]:
     from salkd import results
 
     cfg = ctx.cfg
-    task = "vsod" if stage.startswith("fastvsod") else "fixation"
+    task = task_of_stage(stage) or "fixation"
     out = {"data": results.data_desc(ctx, task),
            "arithmetic": f"{cfg.get('precision', 'fp32')}, "
                          f"{'channels-last (NHWC)' if cfg.get('channels_last') else 'contiguous (NCHW)'} layout"}
     if stage == "teachers":
         out.update(_teacher_settings(ctx))
         return out
-    if stage.startswith("skd") or stage.startswith("uva"):
-        sec = "skd" if stage.startswith("skd") else "uvanet"
+    paper = paper_of_stage(stage)
+    if paper is not None and paper.task == "fixation":  # skd's and uvanet's students: their profile section
+        sec = paper.key
         c = cfg[sec]
         grid = ", ".join(str(r) for r in c["resolutions"])
         out["resolution"] = f"{grid} (teacher x resolution table); {c['res']} for the ablations"

@@ -14,6 +14,7 @@ import pandas as pd
 
 from salkd import results, workers
 from salkd.context import Context, val_fn
+from salkd.declarations import Paper, declare
 import salkd.papers.common as common
 from salkd.papers.numbers import FASTVSOD_DATASETS, PAPER
 from salkd.papers.teachers import run_references
@@ -22,6 +23,9 @@ from salkd.train import fit
 
 __all__ = ["fastvsod_stage1", "fastvsod_stage2", "run", "run_ablations", "TABLES", "figures", "claims", "TABLE3_CLAIMS",
            "FIG6_ENCODERS", "FUSION_CLAIMS", "ALPHA_WORSE"]
+
+declare(Paper("fastvsod", "vsod", stages=("fastvsod_stage1", "fastvsod_stage2"),
+              models=("fastvsod", "pretrained:csnet")))
 
 
 def fastvsod_stage1(ctx: Context, name: str | None = None, backbone: str | None = None) -> Path:

@@ -15,6 +15,7 @@ import pandas as pd
 
 from salkd import results, workers
 from salkd.context import Context, val_fn
+from salkd.declarations import Paper, declare
 import salkd.papers.common as common
 import salkd.papers.fixation_claims as fixation_claims
 from salkd.papers.numbers import PAPER
@@ -24,6 +25,8 @@ from salkd.runs import read_json
 from salkd.train import fit
 
 __all__ = ["skd_students", "skd_st", "run", "run_ablations", "run_unlabeled", "TABLES", "figures", "claims"]
+
+declare(Paper("skd", "fixation", stages=("skd_students", "skd_st"), models=("skd_",)))
 
 
 def skd_students(ctx: Context, spatial_teacher: str | os.PathLike, temporal_teacher: str | os.PathLike, *,

@@ -21,6 +21,7 @@ import torch
 from salkd import paths, results
 from salkd.atomic import save_npy
 from salkd.context import TASK_LABEL, Context, val_fn
+from salkd.declarations import Paper, declare
 from salkd.device import resolve_device
 from salkd.locks import locked
 from salkd.runs import is_complete, read_json
@@ -29,6 +30,9 @@ from salkd.tensors import from_array
 from salkd.train import fit
 
 __all__ = ["train_teacher", "train_teachers", "teacher_knowledge", "flow_maps", "run"]
+
+#: the teachers shared by skd and uvanet (their stage and networks); a VSOD teacher run records its task
+declare(Paper("teachers", "fixation", stages=("teachers",), models=("teacher_", "pretrained:tinyhd")))
 
 
 def flow_maps(ctx: Context, cache: Any) -> dict[str, np.ndarray]:
