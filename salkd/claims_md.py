@@ -13,7 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-import numpy as np
 import pandas as pd
 
 from salkd import results, tables
@@ -60,15 +59,6 @@ RULES = (
 )
 
 
-def _number(v: Any) -> float | None:
-    """A finite float, or None (shown as a dash)."""
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if np.isfinite(f) else None
-
-
 def write_claims(df: pd.DataFrame, out_dir: str | Path, ctx: Any = None,
                  failures: Mapping[str, str] | None = None) -> list[Path]:
     """``CLAIMS.md`` (+ ``claims.csv`` and ``HOW-TO-READ.md``, :func:`how_to_read`): the claims table grouped
@@ -103,7 +93,7 @@ def write_claims(df: pd.DataFrame, out_dir: str | Path, ctx: Any = None,
         show = g.drop(columns=[c for c in ("paper", "central", "p_value", "parts") if c in g.columns]).copy()
         for c in ("margin", "paper_effect", "detectable", "q"):
             if c in show.columns:
-                show[c] = show[c].map(_number)
+                show[c] = show[c].map(tables.finite_number)
         lines.append(tables.to_markdown(show))
     if failures:
         lines += ["## Not built", "", "These tables, figures or claims failed (the run was asked to continue past "
@@ -199,7 +189,7 @@ def _example(df: pd.DataFrame, verdict: str) -> pd.Series | None:
     if not len(g):
         return None
     for mask in (g["central"].fillna(False).astype(bool) if "central" in g.columns else None,
-                 g["margin"].map(_number).notna() if "margin" in g.columns else None):
+                 g["margin"].map(tables.finite_number).notna() if "margin" in g.columns else None):
         if mask is not None and mask.any():
             return g[mask].iloc[0]
     return g.iloc[0]
@@ -230,7 +220,7 @@ def how_to_read(df: pd.DataFrame, profile: str = "?") -> str:
                  else None, f"ours {r['ours']}" if r.get("ours") is not None and str(r["ours"]) != "nan" else None]
         for k, word in (("margin", "margin"), ("noise", "noise ±"), ("paper_effect", "paper's effect"),
                         ("detectable", "detectable")):
-            x = _number(r.get(k))
+            x = tables.finite_number(r.get(k))
             if x is not None:
                 facts.append(f"{word} {x:.3f}")
         lines += ["", "- " + "; ".join(f for f in facts if f), ""]
@@ -335,7 +325,7 @@ def _multiplicity_line(df: pd.DataFrame) -> str:
     """How many rows the multiplicity correction judged, and how many decided rows it kept."""
     from salkd.multiplicity import FDR, METHOD
 
-    q = df["q"].map(_number) if "q" in df.columns else pd.Series(dtype=float)
+    q = df["q"].map(tables.finite_number) if "q" in df.columns else pd.Series(dtype=float)
     n = int(q.notna().sum())
     if not n:
         return ("Multiplicity: no row carries a p-value (written under an earlier noise rule): not corrected; "

@@ -199,6 +199,13 @@ class Context:
                                                 default_split=self.cfg["data"].get("split"), val_source=vs)
         return self._datasets[key]
 
+    def opened(self, key: Any, open_fn: Any) -> Any:
+        """A dataset opened once per Context (shared with :meth:`with_seed`): ``open_fn()`` the first time
+        ``key`` is asked for, the same object after."""
+        if key not in self._datasets:
+            self._datasets[key] = open_fn()
+        return self._datasets[key]
+
     def unlabeled(self, section: str) -> Any | None:
         """The video only the teacher labels for ``section``'s students (``<section>.unlabeled``, a list of
         sources as in :mod:`salkd.data.sources`; :func:`salkd.data.sources.open_unlabeled`), or None when the

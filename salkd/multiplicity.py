@@ -26,10 +26,12 @@ effect is below the detectable one), saying so in the note; the per-row interval
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
+
+from salkd.tables import finite_number
 
 __all__ = ["FDR", "METHOD", "p_value", "bh_adjust", "correct", "DECIDED"]
 
@@ -76,14 +78,6 @@ def bh_adjust(p: Sequence[float]) -> np.ndarray:
     return q
 
 
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 def correct(df: pd.DataFrame, fdr: float = FDR) -> pd.DataFrame:
     """``df`` (claim rows with a ``p_value`` column) with ``q`` (BH-adjusted over the rows that have a p-value)
     and each decided verdict whose ``q`` is above ``fdr`` weakened to inconclusive / underpowered (note says
@@ -91,12 +85,12 @@ def correct(df: pd.DataFrame, fdr: float = FDR) -> pd.DataFrame:
     their parts' corrected verdicts (:func:`salkd.verdicts.verdict_all`)."""
     from salkd.verdicts import INCONCLUSIVE, verdict_all, verdict_power
 
-    if "q" in df.columns and df["q"].map(_num).notna().any():
+    if "q" in df.columns and df["q"].map(finite_number).notna().any():
         return df  # already corrected (e.g. a claims.csv read back)
     out = df.copy()
     if "p_value" not in out.columns:
         out["p_value"] = None
-    p = out["p_value"].map(_num)
+    p = out["p_value"].map(finite_number)
     fam = p.notna()
     out["q"] = None
     if fam.any():
@@ -110,8 +104,8 @@ def correct(df: pd.DataFrame, fdr: float = FDR) -> pd.DataFrame:
         if qi <= fdr:
             out.at[i, "note"] = f"survives {METHOD} over {n} rows (q = {qi:.3g}); " + str(out.at[i, "note"] or "")
             continue
-        det = _num(out.at[i, "detectable"]) if "detectable" in out.columns else None
-        eff = _num(out.at[i, "paper_effect"]) if "paper_effect" in out.columns else None
+        det = finite_number(out.at[i, "detectable"]) if "detectable" in out.columns else None
+        eff = finite_number(out.at[i, "paper_effect"]) if "paper_effect" in out.columns else None
         new = INCONCLUSIVE if det is None else verdict_power(INCONCLUSIVE, eff, det)
         out.at[i, "verdict"] = new
         out.at[i, "note"] = (f"{v} at 95 % on this row alone (p = {float(p[i]):.3g}), not after {METHOD} over {n} rows "

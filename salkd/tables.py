@@ -7,7 +7,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["fmt", "to_markdown", "to_latex", "write_table"]
+__all__ = ["fmt", "finite_number", "to_markdown", "to_latex", "write_table"]
+
+
+def finite_number(v: Any) -> float | None:
+    """``v`` as a finite float, or None (a table's empty, text or non-finite cell)."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if np.isfinite(f) else None
 
 
 def fmt(v: Any) -> str:

@@ -50,7 +50,7 @@ def _open_frames(ctx: Context, key: str, profile_split: str) -> VideoDataset:
     if spec == "profile":
         return _frames_only(ctx.dataset("fixation", profile_split), profile_split)
     sources = parse_sources(spec, f"distill.{key}")
-    return open_unlabeled(sources, profile_path)
+    return ctx.opened(("distill", key, repr(spec)), lambda: open_unlabeled(sources, profile_path))
 
 
 def corpus(ctx: Context) -> VideoDataset:

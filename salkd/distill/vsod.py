@@ -45,14 +45,19 @@ def section(ctx: Context) -> dict[str, Any]:
 
 
 def _open(ctx: Context, key: str, profile_split: str) -> VideoDataset:
+    """The ``distill.vsod.<key>`` sequences, opened once per Context."""
     spec = section(ctx)[key]
     if spec == "profile":
         return ctx.dataset("vsod", profile_split)
-    ds = open_dataset(profile_path(spec))
-    if ds.task not in ("vsod", "sod"):
-        raise DatasetError(f"distill.vsod.{key} {spec!r} ({ds.root}) has no object masks (task {ds.task!r}): "
-                           f"name a folder of sequences with masks (e.g. DAVIS-2016's train/ or val/)")
-    return ds
+
+    def open_masks() -> VideoDataset:
+        ds = open_dataset(profile_path(spec))
+        if ds.task not in ("vsod", "sod"):
+            raise DatasetError(f"distill.vsod.{key} {spec!r} ({ds.root}) has no object masks (task {ds.task!r}): "
+                               f"name a folder of sequences with masks (e.g. DAVIS-2016's train/ or val/)")
+        return ds
+
+    return ctx.opened(("distill.vsod", key, str(spec)), open_masks)
 
 
 def train_set(ctx: Context) -> VideoDataset:

@@ -102,7 +102,7 @@ def verdict_rows(ctx: Context, sc: Mapping[Any, list[pd.DataFrame]]) -> list[dic
             return d, AT_CHANCE, "neither row is above the centred Gaussian by more than the noise"
         return d, verdict_above(d), ""
 
-    if (("teacher", 0)) in sc:
+    if ("teacher", 0) in sc:
         a = _units(sc[("teacher", 0)], "max_f")
         t = _units(sc["teacher"], "max_f")
         d = difference(a, t, goal)
